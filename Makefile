@@ -1,0 +1,54 @@
+# The book "Hyperparameter Optimization": environment, library, HTML, tests.
+# Every target creates the environment first when it is missing.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+REQUIREMENTS := static/requirements-pytorch.txt
+READY := $(VENV)/.ready
+# The tools of the environment (d2lbook, sphinx-build, pandoc, python for
+# Syne Tune's trial processes) come first on PATH.
+export PATH := $(BIN):$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help setup lib html notebooks test clean freeze
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: $(READY) ## Create the virtual environment .venv with the pinned packages
+
+$(READY): $(REQUIREMENTS) pyproject.toml
+	@echo "==> Creating the environment in $(VENV) (a few minutes the first time)"
+	$(PYTHON) -m venv $(VENV)
+	@# setuptools>=81 has no pkg_resources, which d2lbook's notedown imports.
+	$(BIN)/pip install --quiet pip==25.3 setuptools==80.10.2
+	$(BIN)/pip install --progress-bar off -r $(REQUIREMENTS)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@# d2lbook calls `pandoc`; pypandoc-binary ships one inside the package.
+	ln -sf "$$($(BIN)/python -c 'import pypandoc; print(pypandoc.get_pandoc_path())')" $(BIN)/pandoc
+	touch $@
+
+lib: $(READY) ## Regenerate d2l/*.py from the chapter's #@save cells
+	$(BIN)/python tools/build_library.py
+
+html: lib ## Evaluate the notebooks (cached) and build the HTML book in _build/html
+	@echo "==> Evaluating changed notebooks, then building the HTML book"
+	$(BIN)/d2lbook build html
+	@echo "==> The book is in _build/html/index.html"
+
+notebooks: lib ## Write the Colab and SageMaker notebooks to _build/colab and _build/sagemaker
+	$(BIN)/d2lbook build colab
+	$(BIN)/d2lbook build sagemaker
+
+test: $(READY) ## Run the test suite (library, schedulers, every notebook, the HTML build)
+	$(BIN)/python -m pytest -v
+
+freeze: $(READY) ## Rewrite the pinned requirements from the current environment
+	@{ head -3 $(REQUIREMENTS); $(BIN)/pip freeze | grep -v -E '^(-e |d2l-hpo)'; } > $(REQUIREMENTS).new
+	mv $(REQUIREMENTS).new $(REQUIREMENTS)
+
+clean: ## Remove build outputs (keeps the environment; rm -rf .venv for that)
+	rm -rf _build .pytest_cache
