@@ -1,0 +1,65 @@
+"""`make html` builds the book: every section page exists with its
+evaluated outputs and figures, and Sphinx reports no broken reference,
+citation or image."""
+import glob
+import os
+import re
+import subprocess
+
+import pytest
+
+from chapter import NOTEBOOKS, ROOT, SECTIONS, section_name
+
+HTML = os.path.join(ROOT, '_build', 'html')
+LOG = os.path.join(ROOT, '_build', 'make_html.log')
+# Sphinx warnings that mean the reader sees something broken.
+BROKEN = re.compile(r'WARNING: .*(undefined label|unknown target|citation|'
+                    r'image file not readable|could not be found|'
+                    r'failed to reach|unknown document|Unknown interpreted|'
+                    r'Duplicate|not found|undefined)', re.I)
+
+
+@pytest.fixture(scope='module')
+def build_log():
+    env = dict(os.environ, D2L_HPO_PROFILE='cpu')
+    result = subprocess.run(['make', 'html'], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    os.makedirs(os.path.dirname(LOG), exist_ok=True)
+    with open(LOG, 'w') as f:
+        f.write(result.stdout + result.stderr)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    return result.stdout + result.stderr
+
+
+def test_no_broken_references(build_log):
+    broken = [line for line in build_log.splitlines() if BROKEN.search(line)]
+    assert not broken, '\n'.join(broken)
+
+
+@pytest.mark.parametrize('path', SECTIONS, ids=section_name)
+def test_section_page_exists(build_log, path):
+    page = os.path.join(HTML, 'chapter_hyperparameter_optimization',
+                        section_name(path) + '.html')
+    assert os.path.exists(page)
+    html = open(page, encoding='utf-8').read()
+    assert 'Traceback' not in html
+    for src in re.findall(r'<img [^>]*src="([^"]+)"', html):
+        if not src.startswith(('http:', 'https:', 'data:')):
+            assert os.path.exists(os.path.join(os.path.dirname(page), src)), src
+
+
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=section_name)
+def test_section_page_has_evaluated_outputs(build_log, path):
+    page = os.path.join(HTML, 'chapter_hyperparameter_optimization',
+                        section_name(path) + '.html')
+    html = open(page, encoding='utf-8').read()
+    # Outputs of evaluated cells are rendered as output blocks and images.
+    assert re.search(r'<img [^>]*src="[^"]*output_[^"]+"', html), (
+        f'{page} has no plot from an evaluated cell')
+    assert 'highlight-none' in html or 'output' in html
+
+
+def test_figures_of_the_chapter_are_copied(build_log):
+    for svg in glob.glob(os.path.join(ROOT, 'img', '*.svg')):
+        assert glob.glob(os.path.join(HTML, '_images',
+                                      os.path.basename(svg)[:-4] + '*')), svg

@@ -1,0 +1,44 @@
+"""Every section of the chapter runs end to end as a notebook, in the CPU
+profile, within a hard time limit per notebook, and shows its figures."""
+import os
+import sys
+
+import nbformat
+import pytest
+
+from chapter import NOTEBOOKS, ROOT, section_name
+
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
+import execute_notebook  # noqa: E402
+
+# A section is written to evaluate in about 3 minutes on 2 CPU cores; the
+# limit leaves room for a slow machine but catches a runaway experiment.
+TIME_LIMIT = 420
+OUTPUT_DIR = os.path.join(ROOT, '_build', 'test_notebooks')
+
+
+@pytest.fixture(autouse=True)
+def cpu_profile(monkeypatch):
+    # The kernel inherits this environment.
+    monkeypatch.setenv('D2L_HPO_PROFILE', 'cpu')
+
+
+def _outputs(nb, kind):
+    return [out for cell in nb.cells if cell.cell_type == 'code'
+            for out in cell.get('outputs', []) if out.get('output_type') == kind
+            or kind in out.get('data', {})]
+
+
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=section_name)
+def test_notebook_runs(path):
+    os.makedirs(OUTPUT_DIR, exist_ok=True)
+    output = os.path.join(OUTPUT_DIR, section_name(path) + '.ipynb')
+    nb, seconds = execute_notebook.execute(path, 'pytorch', TIME_LIMIT, output)
+    with open(os.path.join(OUTPUT_DIR, 'seconds.txt'), 'a') as f:
+        f.write(f'{section_name(path)} {seconds:.1f}\n')
+    assert not _outputs(nb, 'error')
+    figures = _outputs(nb, 'image/svg+xml') + _outputs(nb, 'image/png')
+    assert figures, f'{path} produced no figure'
+    # The hardware profile in use is stated in every section's output.
+    text = nbformat.writes(nb)
+    assert "name='cpu'" in text or 'cpu profile' in text.lower()
