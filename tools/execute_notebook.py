@@ -28,12 +28,22 @@ def tab_notebook(md_path, tab='pytorch', default_tab='pytorch'):
     return nb
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def execute(md_path, tab='pytorch', timeout=600, output=None):
-    """Run the notebook in its own folder; return (notebook, seconds)."""
+    """Run the notebook; return (notebook, seconds).
+
+    It runs in _build/execute/<chapter>/, as d2lbook runs it in _build/eval/,
+    so that the files a notebook writes (training scripts) stay out of the
+    sources."""
     nb = tab_notebook(md_path, tab)
+    chapter = os.path.basename(os.path.dirname(os.path.abspath(md_path)))
+    workdir = os.path.join(ROOT, '_build', 'execute', chapter)
+    os.makedirs(workdir, exist_ok=True)
     client = nbclient.NotebookClient(
         nb, timeout=timeout, kernel_name='python3',
-        resources={'metadata': {'path': os.path.dirname(os.path.abspath(md_path))}})
+        resources={'metadata': {'path': workdir}})
     start = time.time()
     # The per-cell timeout of nbclient is not a per-notebook limit: an alarm
     # on the whole run is.
