@@ -1,0 +1,210 @@
+"""Framework-free helpers of the book: attaching methods to classes after
+the fact, storing constructor arguments as attributes, and plotting
+(static plots and live training curves).
+
+Nothing here imports a deep learning framework, so every framework module
+(:mod:`d2l.torch`, ...) and :mod:`d2l.hpo` can start with
+``from d2l.base import *``.
+"""
+import inspect
+
+import matplotlib
+from matplotlib import figure as mpl_figure
+from matplotlib import pyplot as plt
+
+__all__ = ['add_to_class', 'HyperParameters', 'use_svg_display',
+           'set_figsize', 'set_axes', 'plot', 'ProgressBoard',
+           'inspect', 'matplotlib', 'plt']
+
+
+def add_to_class(Class):
+    """Decorator that installs the decorated function as a method of
+    `Class`, so that a class can be written over several notebook cells.
+
+    >>> class A: pass
+    >>> @add_to_class(A)
+    ... def twice(self, x): return 2 * x
+    >>> A().twice(3)
+    6
+    """
+    def register(method):
+        setattr(Class, method.__name__, method)
+        return method
+    return register
+
+
+class HyperParameters:
+    """Mixin whose :meth:`save_hyperparameters` turns the arguments of the
+    calling ``__init__`` into attributes of the same names."""
+
+    def save_hyperparameters(self, ignore=[]):
+        """Store every argument of the calling function (except ``self``
+        and the names in `ignore`) as an attribute, and all of them
+        together in the dict ``self.hparams``.
+
+        Only the caller's declared parameters are stored (positional and
+        keyword-only ones, plus a ``**kwargs`` dict if there is one), not
+        other local variables it may have created before the call.
+        """
+        caller = inspect.currentframe().f_back
+        try:
+            code = caller.f_code
+            n_args = code.co_argcount + code.co_kwonlyargcount
+            names = list(code.co_varnames[:n_args])
+            if code.co_flags & inspect.CO_VARKEYWORDS:
+                has_varargs = bool(code.co_flags & inspect.CO_VARARGS)
+                names.append(code.co_varnames[n_args + has_varargs])
+            values = caller.f_locals
+            skip = set(ignore) | {'self'}
+            self.hparams = {name: values[name] for name in names
+                            if name not in skip and name in values
+                            and not name.startswith('_')}
+        finally:
+            del caller  # frames in local variables create reference cycles
+        for name, value in self.hparams.items():
+            setattr(self, name, value)
+
+
+def use_svg_display():
+    """Show matplotlib figures as SVG in Jupyter; does nothing elsewhere."""
+    try:
+        from matplotlib_inline import backend_inline
+        backend_inline.set_matplotlib_formats('svg')
+    except Exception:  # not in IPython, or matplotlib_inline is missing
+        pass
+
+
+def set_figsize(figsize=(3.5, 2.5)):
+    """Set the default size (inches) of the figures that follow."""
+    use_svg_display()
+    plt.rcParams['figure.figsize'] = figsize
+
+
+def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend):
+    """Apply labels, limits, scales and a legend to matplotlib `axes`."""
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_xscale(xscale)
+    axes.set_yscale(yscale)
+    if xlim is not None:
+        axes.set_xlim(xlim)
+    if ylim is not None:
+        axes.set_ylim(ylim)
+    if legend:
+        axes.legend(legend)
+    axes.grid()
+
+
+def _is_one_series(values):
+    """True if `values` is a single 1-D sequence of numbers (a list of
+    numbers, a 1-D array or tensor), False for a list of sequences."""
+    if hasattr(values, 'ndim'):
+        return values.ndim == 1
+    return isinstance(values, (list, tuple)) and (
+        len(values) == 0 or not hasattr(values[0], '__len__'))
+
+
+def plot(X, Y=None, xlabel=None, ylabel=None, legend=[], xlim=None,
+         ylim=None, xscale='linear', yscale='linear',
+         fmts=('-', 'm--', 'g-.', 'r:', 'c-', 'y--', 'k-.', 'b:'),
+         figsize=(3.5, 2.5), axes=None):
+    """Plot one or several curves (into `axes`, else the current axes).
+
+    `X` and `Y` are each one series (list, 1-D array or tensor) or a list
+    of series.  With ``Y=None``, `X` holds the y-values and the x-values
+    are 0, 1, 2, ...  One x series may serve several y series.
+    """
+    if legend is None:
+        legend = []
+    if Y is None:
+        X, Y = [], X
+    if _is_one_series(X):
+        X = [X]
+    if _is_one_series(Y):
+        Y = [Y]
+    if len(X) == 0:
+        X = [list(range(len(y))) for y in Y]
+    elif len(X) == 1 and len(Y) > 1:
+        X = X * len(Y)
+    if len(X) != len(Y):
+        raise ValueError(f'plot got {len(X)} x series for {len(Y)} y series')
+    if axes is None:
+        set_figsize(figsize)
+        axes = plt.gca()
+    axes.cla()
+    for i, (x, y) in enumerate(zip(X, Y)):
+        fmt = fmts[i % len(fmts)]
+        if len(x):
+            axes.plot(x, y, fmt)
+        else:
+            axes.plot(y, fmt)
+    set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
+
+
+def _in_jupyter():
+    """True inside a Jupyter (IPython kernel) session."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, 'kernel')
+
+
+class ProgressBoard(HyperParameters):
+    """Live plot of training curves, one line per label.
+
+    Each :meth:`draw` call adds a point to the curve `label`; every
+    `every_n` points of a curve are averaged into one plotted point.  In
+    Jupyter the figure is shown once and updated in place; elsewhere the
+    points are only recorded (in ``self.data``) and the figure is drawn
+    into ``self.fig`` without being shown.  With ``display=False`` the board
+    does nothing at all, which costs nothing during long experiments.
+    """
+
+    def __init__(self, xlabel=None, ylabel=None, xlim=None, ylim=None,
+                 xscale='linear', yscale='linear',
+                 ls=('-', '--', '-.', ':'), colors=('C0', 'C1', 'C2', 'C3'),
+                 fig=None, axes=None, figsize=(3.5, 2.5), display=True):
+        self.save_hyperparameters()
+        self.data = {}       # label -> list of plotted (x, y) points
+        self._pending = {}   # label -> points not yet averaged
+        self._handle = None  # IPython display handle of the figure
+
+    def draw(self, x, y, label, every_n=1):
+        """Add the point (`x`, `y`) to the curve `label`."""
+        if not self.display:
+            return
+        pending = self._pending.setdefault(label, [])
+        pending.append((float(x), float(y)))
+        if len(pending) < every_n:
+            return
+        xs, ys = zip(*pending)
+        self.data.setdefault(label, []).append(
+            (sum(xs) / len(xs), sum(ys) / len(ys)))
+        pending.clear()
+        self._redraw()
+
+    def _redraw(self):
+        if self.axes is None:
+            if self.fig is None:
+                # A figure outside pyplot: Jupyter does not show it again
+                # at the end of the cell, and no GUI window opens.
+                self.fig = mpl_figure.Figure(figsize=self.figsize)
+            self.axes = self.fig.add_subplot()
+        axes = self.axes
+        axes.cla()
+        for i, (label, points) in enumerate(self.data.items()):
+            xs, ys = zip(*points)
+            axes.plot(xs, ys, linestyle=self.ls[i % len(self.ls)],
+                      color=self.colors[i % len(self.colors)], label=label)
+        set_axes(axes, self.xlabel, self.ylabel, self.xlim, self.ylim,
+                 self.xscale, self.yscale, legend=None)
+        axes.legend()
+        if self.fig is not None and _in_jupyter():
+            from IPython import display
+            use_svg_display()
+            if self._handle is None:
+                self._handle = display.display(self.fig, display_id=True)
+            else:
+                self._handle.update(self.fig)

