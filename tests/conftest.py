@@ -60,3 +60,15 @@ def idx_root(tmp_path):
         write_idx_labels(raw / f'{prefix}-labels-idx1-ubyte',
                          [i % 10 for i in range(n)])
     return tmp_path
+
+
+# The long end-to-end tests run after the fast unit tests, in this order:
+# the notebooks one by one, then the book build, then checks of the built book.
+END_TO_END = ('test_notebooks.py', 'test_book_build.py', 'test_offline_html.py')
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        name = os.path.basename(str(item.fspath))
+        return END_TO_END.index(name) + 1 if name in END_TO_END else 0
+    items.sort(key=rank)
