@@ -1,0 +1,270 @@
+"""The learning-curve table, its searcher and the event-driven simulator of
+sh-async.md (d2l.hpo)."""
+import math
+import os
+
+import numpy as np
+import pytest
+
+from d2l import hpo as d2l
+
+ETA, R_MIN = 2, 1
+
+
+@pytest.fixture(scope='module')
+def table():
+    return d2l.load_learning_curves()
+
+
+def tiny_table(errors, seconds):
+    """Configurations {'x': 0}, {'x': 1}, ... with the given curves."""
+    return d2l.LearningCurves([{'x': i} for i in range(len(errors))],
+                              errors, seconds, dataset='hand-made')
+
+
+class ScriptedScheduler(d2l.HPOScheduler):
+    """Hands out the given jobs in order, then None; logs every call."""
+
+    def __init__(self, jobs):
+        self.jobs = [dict(job) for job in jobs]
+        self.log = []
+
+    def suggest(self):
+        return self.jobs.pop(0) if self.jobs else None
+
+    def update(self, config, error, info=None):
+        self.log.append(('update', dict(config), error))
+
+
+class ScriptedStopper(ScriptedScheduler):
+    """A stopping-type scheduler that stops every job after `stop_at`."""
+
+    def __init__(self, jobs, stop_at):
+        super().__init__(jobs)
+        self.stop_at = stop_at
+
+    def should_stop(self, config, epoch, error):
+        self.log.append(('report', config['x'], epoch, error))
+        return epoch >= self.stop_at
+
+
+def schedulers(table, seed):
+    r_max = table.max_epochs
+    searcher = lambda: d2l.TableSearcher(table, seed)
+    made = {
+        'random search': d2l.BasicScheduler(searcher()),
+        'synchronous SH': d2l.SuccessiveHalvingScheduler(
+            searcher(), eta=ETA, r_min=R_MIN, r_max=r_max),
+        'ASHA (promotion)': d2l.PromotionASHAScheduler(
+            searcher(), ETA, R_MIN, r_max),
+        'ASHA (stopping)': d2l.StoppingASHAScheduler(
+            searcher(), ETA, R_MIN, r_max),
+    }
+    if hasattr(d2l, 'HyperbandScheduler'):
+        made['Hyperband'] = d2l.HyperbandScheduler(
+            searcher(), eta=ETA, r_min=R_MIN, r_max=r_max)
+    return made
+
+
+def as_tuple(trace):
+    return (trace.times, trace.best_errors, trace.busy, trace.n_jobs,
+            trace.n_trials)
+
+
+# ------------------------------------------------------------- the table
+
+def test_shipped_table(table):
+    assert len(table.configs) >= 48
+    assert table.max_epochs == 8
+    assert table.dataset  # the file says which data set it used
+    assert table.errors.shape == table.seconds.shape == (
+        len(table.configs), 8)
+    assert ((0 <= table.errors) & (table.errors <= 1)).all()
+    assert (table.seconds > 0).all()
+    for config in table.configs:
+        assert set(config) == {'learning_rate', 'batch_size'}
+        assert 1e-3 <= config['learning_rate'] <= 1
+        assert isinstance(config['batch_size'], int)
+        assert 8 <= config['batch_size'] <= 128
+    # Some configurations learn, some do not.
+    assert table.errors[:, -1].min() < 0.2 < table.errors[:, -1].max()
+
+
+def test_shipped_file_has_a_header():
+    path = os.path.join(os.path.dirname(d2l.__file__), 'data',
+                        'lenet_learning_curves.csv')
+    with open(path) as f:
+        header = [line for line in f if line.startswith('#')]
+    text = ''.join(header)
+    for key in ('dataset:', 'date:', 'machine:', 'command:'):
+        assert key in text
+
+
+def test_load_from_a_path(tmp_path):
+    path = tmp_path / 'curves.csv'
+    path.write_text('# dataset: toy\n'
+                    'config_id,lr,bs,epoch,validation_error,epoch_seconds\n'
+                    '0,0.5,16,1,0.9,2.0\n0,0.5,16,2,0.8,3.0\n'
+                    '1,0.25,32,1,0.7,1.0\n1,0.25,32,2,0.6,1.5\n')
+    curves = d2l.load_learning_curves(str(path))
+    assert curves.dataset == 'toy'
+    assert curves.configs == [{'lr': 0.5, 'bs': 16}, {'lr': 0.25, 'bs': 32}]
+    assert curves.errors.tolist() == [[0.9, 0.8], [0.7, 0.6]]
+    assert curves.seconds.tolist() == [[2.0, 3.0], [1.0, 1.5]]
+    assert curves.row({'bs': 32, 'lr': 0.25, 'max_epochs': 2}) == 1
+    with pytest.raises(KeyError):
+        curves.row({'lr': 0.1, 'bs': 32})
+
+
+def test_table_searcher_goes_through_all_rows(table):
+    searcher = d2l.TableSearcher(table, seed=3)
+    n = len(table.configs)
+    rows = [table.row(searcher.sample_configuration()) for _ in range(n)]
+    assert sorted(rows) == list(range(n))
+    again = d2l.TableSearcher(table, seed=3)
+    assert [table.row(again.sample_configuration())
+            for _ in range(n)] == rows
+    other = d2l.TableSearcher(table, seed=4)
+    assert [table.row(other.sample_configuration())
+            for _ in range(n)] != rows
+    config = searcher.sample_configuration()  # a second pass
+    config['learning_rate'] = -1.0  # a copy, not the table's dict
+    assert all(c['learning_rate'] > 0 for c in table.configs)
+
+
+# ------------------------------------------------------- simulator rules
+
+def test_checkpoint_resume_and_exact_times():
+    curves = tiny_table([[0.5, 0.4, 0.3]], [[1.0, 2.0, 4.0]])
+    scheduler = ScriptedScheduler([{'x': 0, 'max_epochs': 1},
+                                   {'x': 0, 'max_epochs': 3},
+                                   {'x': 0, 'max_epochs': 2}])
+    trace = d2l.Simulator(curves, n_workers=1, max_time=100).run(scheduler)
+    # job 1: epoch 1 (1 s); job 2 resumes: epochs 2, 3 (6 s); job 3: the
+    # checkpoint has 3 >= 2 epochs, so it trains from scratch (3 s).
+    assert scheduler.log == [('update', {'x': 0, 'max_epochs': 1}, 0.5),
+                             ('update', {'x': 0, 'max_epochs': 3}, 0.3),
+                             ('update', {'x': 0, 'max_epochs': 2}, 0.4)]
+    assert trace.times == [1.0, 7.0] and trace.best_errors == [0.5, 0.3]
+    assert trace.busy == [10.0]
+    assert (trace.n_jobs, trace.n_trials) == (3, 2)
+    assert trace.utilization == pytest.approx(0.1)
+
+
+def test_jobs_without_max_epochs_train_the_whole_table():
+    curves = tiny_table([[0.5, 0.4, 0.3]], [[1.0, 2.0, 4.0]])
+    scheduler = ScriptedScheduler([{'x': 0}])
+    trace = d2l.Simulator(curves, 1, 100).run(scheduler)
+    assert trace.times == [7.0] and trace.best_errors == [0.3]
+
+
+def test_parallel_workers_and_deadline():
+    curves = tiny_table([[0.9, 0.8], [0.7, 0.6], [0.5, 0.4]],
+                        [[1.0, 1.0], [3.0, 3.0], [1.0, 1.0]])
+    scheduler = ScriptedScheduler([{'x': 0}, {'x': 1}, {'x': 2}])
+    trace = d2l.Simulator(curves, n_workers=2, max_time=5).run(scheduler)
+    # worker 0: x=0 on [0, 2], then x=2 on [2, 4]; worker 1: x=1 on [0, 6]
+    # which is cut at the deadline 5.
+    assert trace.times == [2.0, 4.0] and trace.best_errors == [0.8, 0.4]
+    assert trace.busy == [4.0, 5.0]
+    assert trace.utilization == pytest.approx(9 / 10)
+    assert [entry[1]['x'] for entry in scheduler.log] == [0, 2]
+
+
+def test_stopping_schedulers_hear_every_epoch():
+    curves = tiny_table([[0.9, 0.5, 0.1, 0.05]], [[1.0, 1.0, 1.0, 1.0]])
+    scheduler = ScriptedStopper([{'x': 0, 'max_epochs': 4}], stop_at=2)
+    trace = d2l.Simulator(curves, 1, 100).run(scheduler)
+    assert scheduler.log == [('report', 0, 1, 0.9), ('report', 0, 2, 0.5),
+                             ('update', {'x': 0, 'max_epochs': 4}, 0.5)]
+    assert trace.times == [1.0, 2.0] and trace.best_errors == [0.9, 0.5]
+    assert trace.busy == [2.0]
+
+
+def test_stopping_schedulers_never_resume():
+    curves = tiny_table([[0.9, 0.5, 0.1]], [[1.0, 2.0, 4.0]])
+    scheduler = ScriptedStopper([{'x': 0, 'max_epochs': 3}] * 2, stop_at=1)
+    trace = d2l.Simulator(curves, 1, 100).run(scheduler)
+    # The same configuration twice: the second trial starts from scratch.
+    assert [entry[:3] for entry in scheduler.log if entry[0] == 'report'] \
+        == [('report', 0, 1), ('report', 0, 1)]
+    assert trace.busy == [2.0] and trace.n_trials == 2
+
+
+def test_ends_when_nothing_runs_and_nothing_is_suggested():
+    curves = tiny_table([[0.5]], [[1.0]])
+    trace = d2l.Simulator(curves, 3, 50).run(ScriptedScheduler([]))
+    assert trace.times == [] and trace.busy == [0.0, 0.0, 0.0]
+    assert trace.utilization == 0
+    assert np.isnan(trace.best_error_at([10.0])).all()
+    assert trace.time_to_reach(1.0) == math.inf
+
+
+def test_trace_queries():
+    trace = d2l.SimulationTrace(n_workers=1, max_time=10)
+    for time, error in [(1.0, 0.5), (2.0, 0.6), (3.0, 0.4), (4.0, 0.4)]:
+        trace.record(time, error)
+    assert trace.times == [1.0, 3.0] and trace.best_errors == [0.5, 0.4]
+    best = trace.best_error_at([0.5, 1.0, 2.5, 3.0, 9.0])
+    assert np.isnan(best[0])
+    assert best[1:].tolist() == [0.5, 0.5, 0.4, 0.4]
+    assert trace.time_to_reach(0.45) == 3.0
+    assert trace.time_to_reach(0.3) == math.inf
+
+
+# ----------------------------------------------- runs on the real table
+
+def test_same_seed_same_trace_different_seeds_differ(table):
+    simulator = d2l.Simulator(table, n_workers=4,
+                              max_time=6 * table.seconds.sum(axis=1).mean())
+    first = {name: simulator.run(s) for name, s in schedulers(table, 7).items()}
+    again = {name: simulator.run(s) for name, s in schedulers(table, 7).items()}
+    other = {name: simulator.run(s) for name, s in schedulers(table, 8).items()}
+    for name in first:
+        assert as_tuple(first[name]) == as_tuple(again[name]), name
+        assert as_tuple(first[name]) != as_tuple(other[name]), name
+        assert first[name].best_errors, name
+        assert 0 <= first[name].utilization <= 1 + 1e-9, name
+
+
+def test_utilization(table):
+    max_time = 6 * table.seconds.sum(axis=1).mean()
+    simulator = d2l.Simulator(table, 4, max_time)
+    runs = {name: simulator.run(s) for name, s in schedulers(table, 0).items()}
+    # Asynchronous schedulers never let a worker wait.
+    for name in ('random search', 'ASHA (promotion)', 'ASHA (stopping)'):
+        assert runs[name].utilization == pytest.approx(1.0), name
+    assert runs['synchronous SH'].utilization < 0.95
+
+
+def test_random_search_with_equal_jobs_uses_every_worker():
+    curves = tiny_table([[0.5, 0.4]] * 5, [[1.5, 1.5]] * 5)
+    for max_time in (6.0, 7.3):
+        trace = d2l.Simulator(curves, 3, max_time).run(
+            d2l.BasicScheduler(d2l.TableSearcher(curves, seed=0)))
+        assert trace.utilization == pytest.approx(1.0)
+        assert trace.busy == pytest.approx([max_time] * 3)
+
+
+def test_asha_finds_a_cheap_obvious_winner_before_random_search():
+    # Configuration 0 is best from the first epoch on; all others are
+    # worse at every epoch. With one worker, random search needs
+    # 8 epochs per configuration, ASHA at most 8 per configuration too,
+    # but only 1 for the winner itself.
+    n, epochs = 16, 8
+    errors = [[0.1] * epochs] + [[0.5 - 0.01 * t for t in range(epochs)]
+                                 for _ in range(n - 1)]
+    curves = tiny_table(errors, [[1.0] * epochs] * n)
+    simulator = d2l.Simulator(curves, 1, max_time=10 * n * epochs)
+    for seed in range(10):
+        rs = simulator.run(d2l.BasicScheduler(d2l.TableSearcher(curves, seed)))
+        asha = simulator.run(d2l.PromotionASHAScheduler(
+            d2l.TableSearcher(curves, seed), ETA, R_MIN, epochs))
+        stop = simulator.run(d2l.StoppingASHAScheduler(
+            d2l.TableSearcher(curves, seed), ETA, R_MIN, epochs))
+        for trace in (rs, asha, stop):
+            assert trace.best_errors[-1] == 0.1
+        assert asha.time_to_reach(0.1) <= rs.time_to_reach(0.1)
+        assert stop.time_to_reach(0.1) <= rs.time_to_reach(0.1)
+        # Random search: the winner's result comes after whole trainings.
+        assert rs.time_to_reach(0.1) % epochs == 0
