@@ -7,12 +7,16 @@ VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 REQUIREMENTS := static/requirements-pytorch.txt
 READY := $(VENV)/.ready
+# MathJax for the HTML book: pinned in static/mathjax/package-lock.json,
+# fetched from the npm registry, staged here for Sphinx (see config.ini).
+MATHJAX := $(VENV)/mathjax/static/mathjax/tex-mml-chtml.js
+export D2L_MATHJAX_STATIC := $(abspath $(VENV))/mathjax/static
 # The tools of the environment (d2lbook, sphinx-build, pandoc, python for
 # Syne Tune's trial processes) come first on PATH.
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lib html notebooks test clean freeze
+.PHONY: help setup lib mathjax html notebooks test clean freeze
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -34,9 +38,17 @@ $(READY): $(REQUIREMENTS) pyproject.toml
 lib: $(READY) ## Regenerate d2l/*.py from the chapter's #@save cells
 	$(BIN)/python tools/build_library.py
 
-html: lib ## Evaluate the notebooks (cached) and build the HTML book in _build/html
+mathjax: $(MATHJAX) ## Install the pinned MathJax from the npm registry (for make html)
+
+$(MATHJAX): static/mathjax/package.json static/mathjax/package-lock.json tools/install_mathjax.sh
+	@echo "==> Installing the pinned MathJax from the npm registry into $(VENV)/mathjax"
+	bash tools/install_mathjax.sh $(VENV)/mathjax
+
+html: lib $(MATHJAX) ## Evaluate the notebooks (cached) and build the HTML book in _build/html
 	@echo "==> Evaluating changed notebooks, then building the HTML book"
 	$(BIN)/d2lbook build html
+	@echo "==> Making the book load nothing from outside it"
+	$(BIN)/python tools/offline_html.py _build/html
 	@echo "==> The book is in _build/html/index.html"
 
 notebooks: lib ## Write the Colab and SageMaker notebooks to _build/colab and _build/sagemaker
