@@ -22,6 +22,7 @@ BROKEN = re.compile(r'WARNING: .*(undefined label|unknown target|citation|'
 @pytest.fixture(scope='module')
 def build_log():
     env = dict(os.environ, D2L_HPO_PROFILE='cpu')
+    env.pop('MPLBACKEND', None)  # the notebooks choose the inline backend
     result = subprocess.run(['make', 'html'], cwd=ROOT, env=env,
                             capture_output=True, text=True)
     os.makedirs(os.path.dirname(LOG), exist_ok=True)

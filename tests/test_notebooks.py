@@ -19,8 +19,10 @@ OUTPUT_DIR = os.path.join(ROOT, '_build', 'test_notebooks')
 
 @pytest.fixture(autouse=True)
 def cpu_profile(monkeypatch):
-    # The kernel inherits this environment.
+    # The kernel inherits this environment. conftest.py's Agg backend would
+    # keep the notebooks from showing figures: the kernel picks its own.
     monkeypatch.setenv('D2L_HPO_PROFILE', 'cpu')
+    monkeypatch.delenv('MPLBACKEND', raising=False)
 
 
 def _outputs(nb, kind):
