@@ -34,10 +34,8 @@ def _prefer_sleeping_openmp_threads(environ=os.environ, modules=sys.modules):
 _prefer_sleeping_openmp_threads()
 
 import torch  # noqa: E402
-import torchvision  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
-from torchvision import transforms  # noqa: E402
 
 from d2l.base import *  # noqa: F401,F403,E402
 from d2l.hpo import *  # noqa: F401,F403,E402
@@ -253,6 +251,13 @@ _digits_cache = {}
 _failed_downloads = set()  # roots whose download failed in this process
 
 
+def _torchvision():
+    """torchvision, imported on first use: importing it costs seconds, which
+    every Syne Tune trial process would pay at start-up."""
+    import torchvision
+    return torchvision
+
+
 class _ImageTensors(torch.utils.data.Dataset):
     """Grayscale images held in memory as an (n, 28, 28) uint8 tensor,
     served as (1, h, w) float tensors in [0, 1] like ``ToTensor`` does."""
@@ -260,8 +265,10 @@ class _ImageTensors(torch.utils.data.Dataset):
     def __init__(self, images, labels, resize):
         self.images = images.unsqueeze(1).float() / 255
         self.targets = labels
-        self.resize = (None if tuple(resize) == tuple(images.shape[1:])
-                       else transforms.Resize(resize, antialias=True))
+        self.resize = None
+        if tuple(resize) != tuple(images.shape[1:]):
+            from torchvision import transforms  # see _torchvision()
+            self.resize = transforms.Resize(resize, antialias=True)
 
     def __len__(self):
         return len(self.targets)
@@ -334,6 +341,8 @@ class FashionMNIST(DataModule):
         self.save_hyperparameters()
         if self._fashion_mnist_files_present() or self._download():
             self.dataset_name = 'Fashion-MNIST'
+            torchvision = _torchvision()
+            transforms = torchvision.transforms
             trans = transforms.ToTensor()  # to (1, 28, 28) floats in [0, 1]
             if resize != (28, 28):
                 trans = transforms.Compose([transforms.Resize(resize), trans])
@@ -368,6 +377,7 @@ class FashionMNIST(DataModule):
         old_timeout = socket.getdefaulttimeout()
         socket.setdefaulttimeout(10)
         try:
+            torchvision = _torchvision()
             # torchvision prints a line per attempt; keep stdout quiet.
             with contextlib.redirect_stdout(io.StringIO()):
                 torchvision.datasets.FashionMNIST(root=self.root, train=True,
@@ -532,3 +542,35 @@ class Trainer(HyperParameters):
 #    d2lbook build lib
 # Don't edit it directly
 
+class HPOTrainer(d2l.Trainer):
+    """Trainer without plots; calls report(epoch, error) after each epoch.
+
+    Defined in :numref:`sec_api_hpo`"""
+    def __init__(self, max_epochs, num_gpus=1, gradient_clip_val=0,
+                 report=None):
+        super().__init__(max_epochs, num_gpus=num_gpus,
+                         gradient_clip_val=gradient_clip_val, plot=False)
+        self.report = report
+
+    def fit_epoch(self):
+        super().fit_epoch()
+        if self.report is not None:
+            # Leave the random state of training alone (see the text)
+            with torch.random.fork_rng(devices=[]):
+                error = self.validation_error()
+            self.report(self.epoch + 1, error)  # self.epoch: epochs done
+
+def hpo_objective(learning_rate, batch_size, max_epochs=None, seed=0,
+                  report=None):
+    """Train the profile's network with HPOTrainer; return the error.
+
+    Defined in :numref:`sec_api_hpo`"""
+    profile = d2l.choose_profile(d2l.num_gpus())
+    if max_epochs is None:
+        max_epochs = profile.max_epochs
+    torch.manual_seed(seed)
+    model = getattr(d2l, profile.model)(lr=learning_rate)
+    data = d2l.FashionMNIST(batch_size=batch_size, resize=profile.resize)
+    trainer = HPOTrainer(max_epochs=max_epochs, report=report)
+    trainer.fit(model=model, data=data)
+    return trainer.validation_error()
