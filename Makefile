@@ -45,7 +45,9 @@ $(MATHJAX): static/mathjax/package.json static/mathjax/package-lock.json tools/i
 	bash tools/install_mathjax.sh $(VENV)/mathjax
 
 html: lib $(MATHJAX) ## Evaluate the notebooks (cached) and build the HTML book in _build/html
-	@echo "==> Evaluating changed notebooks, then building the HTML book"
+	@echo "==> Evaluating the changed notebooks, one at a time"
+	$(BIN)/python tools/evaluate_notebooks.py
+	@echo "==> Building the HTML book"
 	$(BIN)/d2lbook build html
 	@echo "==> Making the book load nothing from outside it"
 	$(BIN)/python tools/offline_html.py _build/html
