@@ -1,0 +1,53 @@
+"""Training script of the live benchmark (bench/live.py): one Syne Tune trial.
+
+It trains with the library's d2l.hpo_objective, reporting the validation
+error after every epoch as the chapter's train_script_report_eachepoch.py
+does, and prints time stamps of its own ('[bench] {...}' lines) so that
+bench/live.py can split the trial's time into starting the process,
+importing, setting up and training.
+"""
+import json
+import time
+
+print('[bench] ' + json.dumps({'started': time.time()}), flush=True)
+
+import sys  # noqa: E402
+from argparse import ArgumentParser  # noqa: E402
+
+import torch  # noqa: E402
+from syne_tune import Reporter  # noqa: E402
+
+from d2l import torch as d2l  # noqa: E402
+
+
+def stamp(**values):
+    print('[bench] ' + json.dumps(values), flush=True)
+
+
+def time_epochs():
+    """Print a time stamp when each epoch of HPOTrainer starts."""
+    fit_epoch = d2l.HPOTrainer.fit_epoch
+
+    def timed_fit_epoch(self):
+        stamp(epoch_start=time.time(), epoch=self.epoch + 1)
+        fit_epoch(self)
+    d2l.HPOTrainer.fit_epoch = timed_fit_epoch
+
+
+if __name__ == '__main__':
+    stamp(imported=time.time())
+    parser = ArgumentParser()
+    parser.add_argument('--learning_rate', type=float, required=True)
+    parser.add_argument('--batch_size', type=int, required=True)
+    parser.add_argument('--max_epochs', type=int, required=True)
+    args, _ = parser.parse_known_args()  # Syne Tune adds --st_checkpoint_dir
+    profile = d2l.choose_profile(d2l.num_gpus())
+    torch.set_num_threads(profile.threads_per_trial)
+    time_epochs()
+    report = Reporter()
+    d2l.hpo_objective(
+        args.learning_rate, args.batch_size, args.max_epochs,
+        report=lambda epoch, error: report(epoch=epoch,
+                                           validation_error=error))
+    stamp(finished=time.time())
+    sys.stdout.flush()

@@ -1,0 +1,452 @@
+"""Part 1: schedulers compared on recorded learning curves, in simulated time.
+
+Every run replays d2l/data/lenet_learning_curves.csv through the book's
+event-driven simulator (d2l.hpo.Simulator): no clock is read, so a method
+with a given seed gives the same numbers on every machine and every run.
+
+The methods are the book's own schedulers (d2l.hpo) and Syne Tune 0.16's
+RandomSearch and ASHA, driven by the same simulator through a small adapter
+(SyneTuneAdapter below). All of them draw configurations in the order of
+d2l.hpo.TableSearcher with the same seed: for one seed, every method sees the
+same sequence of configurations, and differs only in how long it trains them.
+"""
+import math
+import random
+import time
+
+import numpy as np
+
+from d2l import hpo as d2l
+
+ETA, R_MIN = 2, 1
+# The budget is a fixed amount of compute: the worker time of this many full
+# trainings of an average configuration, shared by the workers. With 4
+# workers this is 8 average full trainings per worker, the setting of the
+# averaged comparison in sec_sh_async.
+FULL_TRAININGS = 32
+GRID_POINTS = 200  # time points of the best-error curves
+
+
+def require_simulator():
+    """Fail with a clear message if d2l.hpo lacks the simulator."""
+    missing = [name for name in ('load_learning_curves', 'TableSearcher',
+                                 'PromotionASHAScheduler',
+                                 'StoppingASHAScheduler', 'Simulator',
+                                 'SimulationTrace') if not hasattr(d2l, name)]
+    if missing:
+        raise SystemExit(
+            f'd2l/hpo.py has no {", ".join(missing)}: the simulation section '
+            '(sh-async.md) must be in the chapter and `make lib` must have '
+            'run')
+
+
+def budget(table, n_workers):
+    """Simulated seconds of one run with n_workers workers."""
+    return FULL_TRAININGS * table.seconds.sum(axis=1).mean() / n_workers
+
+
+# ------------------------------------------------- asynchronous Hyperband
+
+class AsyncHyperband(d2l.HPOScheduler):
+    """Asynchronous Hyperband as a thin composition of the library's
+    PromotionASHAScheduler: one bracket per rung level r of successive
+    halving, with rung levels r, r * eta, ..., r_max. A free worker first
+    promotes a configuration in any bracket (the most aggressive bracket
+    first); otherwise a new configuration goes to a bracket drawn at random,
+    bracket s with a probability proportional to e^(number of its rung
+    levels), as Syne Tune 0.16 does."""
+
+    def __init__(self, searcher, eta, r_min, r_max, seed=0):
+        levels = d2l.PromotionASHAScheduler(
+            searcher, eta, r_min, r_max).rung_levels
+        self.brackets = [d2l.PromotionASHAScheduler(searcher, eta, r, r_max)
+                         for r in levels]
+        self.weights = [math.exp(len(b.rung_levels)) for b in self.brackets]
+        self.rng = random.Random(seed)
+        self.pending = []  # (job, bracket) handed out and not reported yet
+
+    def suggest(self):
+        promoting = [b for b in self.brackets if b.promotable() is not None]
+        bracket = promoting[0] if promoting else self.rng.choices(
+            self.brackets, weights=self.weights)[0]
+        job = bracket.suggest()
+        self.pending.append((job, bracket))
+        return job
+
+    def update(self, config, error, info=None):
+        i = next(i for i, (job, _) in enumerate(self.pending) if job == config)
+        _, bracket = self.pending.pop(i)
+        bracket.update(config, error, info)
+
+
+# ------------------------------------------- Syne Tune through an adapter
+
+class SyneTuneAdapter(d2l.HPOScheduler):
+    """Drives a Syne Tune 0.16 scheduler with the simulator's calls.
+
+    suggest -> scheduler.suggest() and on_trial_add; the configuration space
+    of Syne Tune is the row of the table ('config_id'), and its searcher
+    takes the rows in the order of d2l.hpo.TableSearcher(table, seed), given
+    as points_to_evaluate. Syne Tune also draws from NumPy's global
+    generator (the bracket of a new trial in ASHA), which is seeded here.
+    A finished job is reported as the Tuner does: on_trial_result, then
+    on_trial_complete."""
+
+    def __init__(self, make_scheduler, table, seed, n_points):
+        from syne_tune.config_space import randint
+        self.table = table
+        order = d2l.TableSearcher(table, seed)
+        points = [{'config_id': table.row(order.sample_configuration())}
+                  for _ in range(n_points)]
+        space = {'config_id': randint(0, len(table.configs) - 1)}
+        np.random.seed(seed)
+        self.scheduler = make_scheduler(space, points, seed)
+        self.trials = {}  # id of a running job -> its Syne Tune Trial
+        self.n_trials = 0
+
+    def suggest(self):
+        import datetime
+        from syne_tune.backend.trial_status import Trial
+        suggestion = self.scheduler.suggest()
+        if suggestion is None:
+            return None
+        trial = Trial(trial_id=self.n_trials, config=suggestion.config,
+                      creation_time=datetime.datetime(2000, 1, 1))
+        self.n_trials += 1
+        self.scheduler.on_trial_add(trial)
+        job = dict(self.table.configs[int(suggestion.config['config_id'])])
+        self.trials[id(job)] = trial
+        return job
+
+    def result(self, epoch, error):
+        return {'epoch': epoch, 'validation_error': error}
+
+    def update(self, config, error, info=None):
+        trial = self.trials.pop(id(config))
+        epoch = config.get('max_epochs', self.table.max_epochs)
+        self.scheduler.on_trial_result(trial, self.result(epoch, error))
+        self.scheduler.on_trial_complete(trial, self.result(epoch, error))
+
+
+class SyneTuneStoppingAdapter(SyneTuneAdapter):
+    """For Syne Tune's ASHA: every epoch goes to on_trial_result; a STOP
+    (before max_t) ends the job, and the scheduler hears on_trial_remove, as
+    from the Tuner."""
+
+    def suggest(self):
+        job = super().suggest()
+        if job is not None:
+            job['max_epochs'] = self.table.max_epochs
+        return job
+
+    def should_stop(self, config, epoch, error):
+        trial = self.trials[id(config)]
+        decision = self.scheduler.on_trial_result(
+            trial, self.result(epoch, error))
+        if decision == 'STOP' or epoch >= self.table.max_epochs:
+            self.scheduler.on_trial_remove(trial)
+            self.trials[id(config)] = None
+            return True
+        return False
+
+    def update(self, config, error, info=None):
+        trial = self.trials.pop(id(config))
+        if trial is not None:  # not removed yet: the job ran to its end
+            self.scheduler.on_trial_complete(trial, self.result(
+                config['max_epochs'], error))
+
+
+def syne_tune_random_search(space, points, seed):
+    from syne_tune.optimizer.baselines import RandomSearch
+    return RandomSearch(space, metrics=['validation_error'], do_minimize=True,
+                        random_seed=seed, points_to_evaluate=points)
+
+
+def syne_tune_asha(brackets, r_max):
+    def make(space, points, seed):
+        from syne_tune.optimizer.baselines import ASHA
+        return ASHA(space, metric='validation_error', do_minimize=True,
+                    time_attr='epoch', max_t=r_max, grace_period=R_MIN,
+                    reduction_factor=ETA, brackets=brackets,
+                    random_seed=seed, points_to_evaluate=points)
+    return make
+
+
+def max_trials(table, n_workers, max_time):
+    """An upper bound on the number of trials one run can start."""
+    return int(n_workers * (max_time / table.seconds[:, 0].min() + 1)) + 1
+
+
+def methods(table, n_workers, max_time, syne_tune=True):
+    """name -> function of the seed that returns a fresh scheduler."""
+    r_max = table.max_epochs
+    searcher = lambda seed: d2l.TableSearcher(table, seed)
+    made = {
+        'random search': lambda s: d2l.BasicScheduler(searcher(s)),
+        'synchronous SH': lambda s: d2l.SuccessiveHalvingScheduler(
+            searcher(s), eta=ETA, r_min=R_MIN, r_max=r_max),
+        'synchronous Hyperband': lambda s: d2l.HyperbandScheduler(
+            searcher(s), eta=ETA, r_min=R_MIN, r_max=r_max),
+        'ASHA (stopping)': lambda s: d2l.StoppingASHAScheduler(
+            searcher(s), ETA, R_MIN, r_max),
+        'ASHA (promotion)': lambda s: d2l.PromotionASHAScheduler(
+            searcher(s), ETA, R_MIN, r_max),
+        'async Hyperband (promotion)': lambda s: (
+            d2l.AsyncHyperbandScheduler(searcher(s), ETA, R_MIN, r_max, s)
+            if hasattr(d2l, 'AsyncHyperbandScheduler')
+            else AsyncHyperband(searcher(s), ETA, R_MIN, r_max, s)),
+    }
+    if syne_tune:
+        import logging
+        logging.getLogger('syne_tune').setLevel(logging.ERROR)
+        n = max_trials(table, n_workers, max_time)
+        brackets = len(d2l.PromotionASHAScheduler(
+            None, ETA, R_MIN, r_max).rung_levels)
+        made.update({
+            'Syne Tune RandomSearch': lambda s: SyneTuneAdapter(
+                syne_tune_random_search, table, s, n),
+            'Syne Tune ASHA': lambda s: SyneTuneStoppingAdapter(
+                syne_tune_asha(1, r_max), table, s, n),
+            f'Syne Tune ASHA, brackets={brackets}': lambda s:
+                SyneTuneStoppingAdapter(syne_tune_asha(brackets, r_max),
+                                        table, s, n),
+        })
+    return made
+
+
+def simulate(table, n_workers, seeds, syne_tune=True):
+    """{method: [trace for each seed]}, and the seconds each method took."""
+    max_time = budget(table, n_workers)
+    simulator = d2l.Simulator(table, n_workers, max_time)
+    traces, seconds = {}, {}
+    for name, make in methods(table, n_workers, max_time, syne_tune).items():
+        start = time.perf_counter()
+        traces[name] = [simulator.run(make(seed)) for seed in seeds]
+        seconds[name] = time.perf_counter() - start
+    return traces, seconds
+
+
+# ------------------------------------------------------------ aggregation
+
+def quantiles(values, qs=(0.25, 0.5, 0.75)):
+    """Quantiles with linear interpolation, where values may be infinite:
+    a quantile that touches an infinite value is infinite."""
+    values = np.sort(np.asarray(values, dtype=float))
+    out = []
+    for q in qs:
+        pos = q * (len(values) - 1)
+        lo, hi = values[math.floor(pos)], values[math.ceil(pos)]
+        out.append(math.inf if math.isinf(hi) else
+                   lo + (hi - lo) * (pos - math.floor(pos)))
+    return out
+
+
+def best_error_curves(traces, grid):
+    """Array (seeds, grid points) of the best error found so far; 1.0
+    before the first result."""
+    return np.nan_to_num(np.array([t.best_error_at(grid) for t in traces]),
+                         nan=1.0)
+
+
+def target_error(traces):
+    """The median, over the runs, of the final best error; of the two
+    middle values of an even number of runs, the larger, so that at least
+    half of the runs reach it."""
+    finals = sorted(t.best_errors[-1] if t.best_errors else 1.0
+                    for t in traces)
+    return float(finals[len(finals) // 2])
+
+
+def summarize(traces, target, reference='random search'):
+    """One row per method: time to reach target (quartiles and ratio of the
+    medians to the reference method), runs that reached it, trials,
+    utilization."""
+    rows = {}
+    for name, runs in traces.items():
+        times = [t.time_to_reach(target) for t in runs]
+        q1, median, q3 = quantiles(times)
+        util = quantiles([t.utilization for t in runs])
+        rows[name] = {
+            'time_q1': q1, 'time_median': median, 'time_q3': q3,
+            'reached': sum(not math.isinf(x) for x in times) / len(times),
+            'trials': float(np.mean([t.n_trials for t in runs])),
+            'utilization_q1': util[0], 'utilization_median': util[1],
+            'utilization_q3': util[2],
+            'final_error_median': target_error(runs)}
+    ref = rows[reference]['time_median']
+    for row in rows.values():
+        row['ratio'] = (math.inf if math.isinf(row['time_median'])
+                        else row['time_median'] / ref)
+    return rows
+
+
+def fingerprint(traces):
+    """A number that changes with any change of any trace (for checking
+    that two runs are identical)."""
+    import hashlib
+    h = hashlib.sha256()
+    for name in sorted(traces):
+        for t in traces[name]:
+            h.update(repr((name, t.times, t.best_errors, t.busy, t.n_jobs,
+                           t.n_trials)).encode())
+    return h.hexdigest()[:16]
+
+
+# ------------------------------------------------------------ the report
+
+def seconds_text(x):
+    return 'never' if math.isinf(x) else f'{x:.0f}'
+
+
+def plot(results, table, path):
+    """Median and IQR of the best error over simulated time: the book's
+    methods (top row), Syne Tune's against the book's ASHA (bottom row)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot as plt
+    plt.rcParams['svg.hashsalt'] = 'd2l-bench'  # reproducible SVG ids
+    names = list(next(iter(results.values()))['traces'])
+    colors = {name: f'C{i}' for i, name in enumerate(names)}
+    book = [n for n in names if not n.startswith('Syne Tune')]
+    syne = [n for n in names if n.startswith('Syne Tune ASHA')]
+    rows = [book] + ([['random search', 'ASHA (stopping)'] + syne]
+                     if syne else [])
+    fig, axes = plt.subplots(len(rows), len(results), squeeze=False,
+                             figsize=(4 * len(results), 3.2 * len(rows)))
+    for j, (n_workers, res) in enumerate(results.items()):
+        grid = res['grid']
+        for i, row in enumerate(rows):
+            ax = axes[i][j]
+            for name in row:
+                low, median, high = np.percentile(best_error_curves(
+                    res['traces'][name], grid), [25, 50, 75], axis=0)
+                ax.plot(grid, median, color=colors[name], lw=1.3, label=name,
+                        ls='--' if name.startswith('Syne') else '-')
+                ax.fill_between(grid, low, high, color=colors[name],
+                                alpha=0.1, step=None)
+            ax.axhline(res['target'], color='k', lw=0.7, ls=':')
+            ax.set_ylim(0.9 * table.errors.min(), 0.1)
+            ax.set_xlim(0, grid[-1])
+            ax.set_title(f'{n_workers} worker{"s" * (n_workers > 1)}',
+                         fontsize=10)
+            if i == len(rows) - 1:
+                ax.set_xlabel('simulated time (seconds)')
+            if j == 0:
+                ax.set_ylabel('best validation error')
+            if j == len(results) - 1:
+                ax.legend(fontsize=7, loc='upper right')
+    fig.tight_layout()
+    fig.savefig(path, metadata={'Date': None})
+    plt.close(fig)
+
+
+def run(seeds, workers, figures_dir, syne_tune=True, log=print):
+    """Run part 1; return (markdown text, figure paths, headline numbers)."""
+    require_simulator()
+    table = d2l.load_learning_curves()
+    start = time.perf_counter()
+    results = {}
+    for n_workers in workers:
+        traces, seconds = simulate(table, n_workers, seeds, syne_tune)
+        grid = np.linspace(0, budget(table, n_workers), GRID_POINTS)
+        target = target_error(traces['random search'])
+        results[n_workers] = {
+            'traces': traces, 'seconds': seconds, 'grid': grid,
+            'target': target, 'rows': summarize(traces, target)}
+        log(f'  {n_workers} workers: {len(traces)} methods x {len(seeds)} '
+            f'seeds in {sum(seconds.values()):.1f} s')
+    elapsed = time.perf_counter() - start
+    # The same seeds once more: the numbers must be identical.
+    check = simulate(table, workers[0], seeds[:5], syne_tune)[0]
+    again = simulate(table, workers[0], seeds[:5], syne_tune)[0]
+    identical = fingerprint(check) == fingerprint(again)
+    figure = f'{figures_dir}/simulated_best_error.svg'
+    plot(results, table, figure)
+    text = report(results, table, seeds, elapsed, identical, syne_tune)
+    return text, [figure], headline(results)
+
+
+def headline(results):
+    out = {}
+    for n_workers, res in results.items():
+        rows = res['rows']
+        out[n_workers] = {name: {'ratio': row['ratio'],
+                                 'utilization': row['utilization_median']}
+                          for name, row in rows.items()}
+    return out
+
+
+def report(results, table, seeds, elapsed, identical, syne_tune):
+    full = table.seconds.sum(axis=1)
+    lines = [
+        '## 1. Methods on recorded learning curves (simulated, exact)', '',
+        f'Table: `d2l/data/lenet_learning_curves.csv`, {len(table.configs)} '
+        f'configurations x {table.max_epochs} epochs, data set: '
+        f'{table.dataset}. A full training takes {full.min():.1f} to '
+        f'{full.max():.1f} s (mean {full.mean():.1f} s); final errors '
+        f'{table.errors[:, -1].min():.3f} (best) to '
+        f'{np.median(table.errors[:, -1]):.3f} (median).', '',
+        f'Setup: eta = {ETA}, rung levels {R_MIN}, 2, 4, 8; '
+        f'{len(seeds)} seeds ({seeds[0]}..{seeds[-1]}) per method; '
+        f'budget = the worker time of {FULL_TRAININGS} average full trainings '
+        'shared by the workers (simulated seconds per run: ' +
+        ', '.join(f'{budget(table, n):.0f} s with {n}' for n in results) +
+        '). All methods draw configurations in the order of '
+        '`TableSearcher(table, seed)`; the simulator checkpoints for free, '
+        'starts trials instantly and decides instantly (see sec_sh_async).',
+        '',
+        f'All {sum(len(r["traces"]) for r in results.values()) * len(seeds)}'
+        f' simulated runs took {elapsed:.1f} s of real time. Same seeds run '
+        f'twice gave identical traces: {"yes" if identical else "NO"}.', '',
+        '![best error against simulated time](figures/simulated_best_error.svg)',
+        '',
+        'Lines: median over the seeds of the best validation error found so '
+        'far (1.0 before the first result); bands: 25-75 % quantiles (d2l '
+        'methods only); dotted: the target error. Dashed: Syne Tune.', '',
+        'Target error: the median final error of random search at the full '
+        'budget (of the two middle values, the larger, so that at least half '
+        'of its runs reach it). Time to target: quartiles over the seeds '
+        '("never" if more than that quantile of runs never reached it); ratio: median time of '
+        'the method divided by that of random search. Utilization: busy '
+        'time / (workers x wall time), median (quartiles).', '']
+    for n_workers, res in results.items():
+        lines += [f'### {n_workers} worker{"s" * (n_workers > 1)}: target '
+                  f'error {res["target"]:.3f}, budget '
+                  f'{res["grid"][-1]:.0f} simulated s', '',
+                  '| method | time to target: median (q1-q3), s | ratio to '
+                  'RS | runs reaching it | trials per run | utilization | '
+                  'final error (median) |',
+                  '|:--|--:|--:|--:|--:|--:|--:|']
+        for name, row in res['rows'].items():
+            lines.append(
+                f'| {name} | {seconds_text(row["time_median"])} '
+                f'({seconds_text(row["time_q1"])}-'
+                f'{seconds_text(row["time_q3"])}) | '
+                + ('-' if math.isinf(row['ratio']) else f'{row["ratio"]:.2f}')
+                + f' | {row["reached"]:.0%} | {row["trials"]:.1f} | '
+                f'{row["utilization_median"]:.0%} '
+                f'({row["utilization_q1"]:.0%}-{row["utilization_q3"]:.0%}) | '
+                f'{row["final_error_median"]:.3f} |')
+        lines.append('')
+    if syne_tune:
+        lines += [
+            'Syne Tune schedulers run through `bench/simulated.py`\'s '
+            '`SyneTuneAdapter`: `suggest()` + `on_trial_add`, then per epoch '
+            '`on_trial_result` (a `STOP` ends the job, followed by '
+            '`on_trial_remove`), else `on_trial_complete`, as the `Tuner` '
+            'calls them; configurations come as `points_to_evaluate` in the '
+            'TableSearcher order, and NumPy\'s global generator (bracket '
+            'choice) is seeded. With the same order of configurations, Syne '
+            'Tune\'s RandomSearch must reproduce d2l\'s random search exactly; '
+            'identical here: ' + ', '.join(
+                f'{n} worker{"s" * (n > 1)}: ' + ('yes' if [t.best_errors for t in
+                 r['traces']['random search']] == [
+                    t.best_errors for t in r['traces']['Syne Tune RandomSearch']]
+                 else 'NO') for n, r in results.items()) + '.', '']
+    if not hasattr(d2l, 'AsyncHyperbandScheduler'):
+        lines += [
+            '"async Hyperband (promotion)" is `bench/simulated.py`\'s '
+            '`AsyncHyperband`, a thin composition of the library\'s '
+            '`PromotionASHAScheduler` brackets (d2l.hpo has no asynchronous '
+            'Hyperband class).', '']
+    return '\n'.join(lines)

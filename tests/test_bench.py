@@ -1,0 +1,174 @@
+"""The benchmark's own code (bench/): its aggregation of simulated runs
+(quantiles, target error, time to target, ratios), its Syne Tune adapter
+and asynchronous Hyperband, and the parsing of the book build's log.
+The schedulers and the simulator themselves are tested in
+test_simulation.py and test_asha.py. No test here looks at a clock."""
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from chapter import ROOT
+
+sys.path.append(ROOT)
+from bench import book_cost, simulated  # noqa: E402
+from d2l import hpo as d2l  # noqa: E402
+
+
+def trace(points, n_workers=1, max_time=100.0, busy=None):
+    """A SimulationTrace with the given (time, error) results."""
+    t = d2l.SimulationTrace(n_workers, max_time)
+    for time, error in points:
+        t.record(time, error)
+    t.busy = list(busy) if busy is not None else [max_time] * n_workers
+    return t
+
+
+def tiny_table(errors, seconds):
+    return d2l.LearningCurves([{'x': i} for i in range(len(errors))],
+                              errors, seconds, dataset='hand-made')
+
+
+# ------------------------------------------------------------ aggregation
+
+def test_quantiles_interpolate_and_keep_infinity():
+    assert simulated.quantiles([4, 1, 3, 2]) == [1.75, 2.5, 3.25]
+    assert simulated.quantiles([7.0], (0.5,)) == [7.0]
+    # A quantile between a finite and an infinite value is infinite ...
+    assert simulated.quantiles([1, 2, math.inf, math.inf]) == [
+        1.75, math.inf, math.inf]
+    # ... but not one between finite values.
+    assert simulated.quantiles([1, 2, 3, math.inf], (0.5,)) == [2.5]
+
+
+def test_target_is_the_upper_median_of_final_errors():
+    runs = [trace([(1, 0.5), (2, 0.3)]), trace([(1, 0.1)]),
+            trace([(5, 0.2)]), trace([(3, 0.4)])]
+    # finals 0.3, 0.1, 0.2, 0.4: the upper of the two middle values
+    assert simulated.target_error(runs) == 0.3
+    assert simulated.target_error(runs[:3]) == 0.2
+    assert simulated.target_error([trace([])]) == 1.0  # no result at all
+
+
+def test_best_error_curves_count_one_before_the_first_result():
+    curves = simulated.best_error_curves(
+        [trace([(2, 0.5), (4, 0.25)]), trace([(1, 0.75)])],
+        np.array([0.0, 1.0, 3.0, 5.0]))
+    assert curves.tolist() == [[1.0, 1.0, 0.5, 0.25], [1.0, 0.75, 0.75, 0.75]]
+
+
+def test_summary_times_ratios_and_utilization():
+    target = 0.2
+    runs = {
+        'random search': [trace([(10, 0.2)]), trace([(20, 0.1)]),
+                          trace([(30, 0.15)])],
+        'fast': [trace([(5, 0.1)]), trace([(10, 0.2)]), trace([(1, 0.9)])],
+        'never': [trace([(1, 0.5)], n_workers=2, busy=[50, 100])] * 3,
+    }
+    rows = simulated.summarize(runs, target)
+    rs, fast, never = rows['random search'], rows['fast'], rows['never']
+    assert (rs['time_q1'], rs['time_median'], rs['time_q3']) == (15, 20, 25)
+    assert rs['ratio'] == 1 and rs['reached'] == 1
+    # times 5, 10, inf: median 10, so half the time of random search
+    assert fast['time_median'] == 10 and fast['ratio'] == 0.5
+    assert fast['time_q3'] == math.inf
+    assert fast['reached'] == pytest.approx(2 / 3)
+    assert never['time_median'] == math.inf and never['ratio'] == math.inf
+    assert never['reached'] == 0
+    assert never['utilization_median'] == 0.75  # 150 of 2 x 100 s
+    assert rs['final_error_median'] == 0.15
+    assert fast['trials'] == 0  # hand-made traces started no trial
+
+
+# ------------------------------------- the methods on hand-made curves
+
+def obvious_winner_table(n=16, epochs=8):
+    """Configuration 0 is the best at every epoch; the others keep their
+    order (no ties: Syne Tune's ASHA never stops a trial whose error ties
+    with the best ones at a rung); epochs take 1 s."""
+    errors = [[0.1] * epochs] + [[0.5 + 0.01 * i - 0.01 * t
+                                  for t in range(epochs)]
+                                 for i in range(1, n)]
+    return tiny_table(errors, [[1.0] * epochs] * n)
+
+
+def test_every_method_runs_and_finds_the_winner():
+    table = obvious_winner_table()
+    traces, _ = simulated.simulate(table, n_workers=1, seeds=range(6))
+    assert set(traces) >= {'random search', 'synchronous SH',
+                           'synchronous Hyperband', 'ASHA (stopping)',
+                           'ASHA (promotion)', 'async Hyperband (promotion)',
+                           'Syne Tune RandomSearch', 'Syne Tune ASHA'}
+    target = simulated.target_error(traces['random search'])
+    assert target == 0.1
+    rows = simulated.summarize(traces, target)
+    # Random search needs whole trainings; the multi-fidelity methods see
+    # the winner's error after its first epoch (Syne Tune's ASHA, which lets
+    # the first trials at a rung continue, less clearly so).
+    for name, row in rows.items():
+        assert row['reached'] == 1, name
+        if 'random' not in name.lower():
+            assert row['ratio'] < (0.9 if 'Syne' in name else 0.5), name
+
+
+def test_syne_tune_random_search_reproduces_the_books():
+    table = d2l.load_learning_curves()
+    traces, _ = simulated.simulate(table, n_workers=4, seeds=[0, 1])
+    book, syne = traces['random search'], traces['Syne Tune RandomSearch']
+    assert [t.times for t in book] == [t.times for t in syne]
+    assert [t.best_errors for t in book] == [t.best_errors for t in syne]
+
+
+def test_same_seeds_same_numbers_other_seeds_differ():
+    table = d2l.load_learning_curves()
+    first = simulated.simulate(table, 4, seeds=[3, 4])[0]
+    again = simulated.simulate(table, 4, seeds=[3, 4])[0]
+    other = simulated.simulate(table, 4, seeds=[5, 6])[0]
+    assert simulated.fingerprint(first) == simulated.fingerprint(again)
+    for name in first:
+        assert simulated.fingerprint({name: first[name]}) != \
+            simulated.fingerprint({name: other[name]}), name
+
+
+def test_syne_tune_asha_stops_trials():
+    table = d2l.load_learning_curves()
+    traces, _ = simulated.simulate(table, 1, seeds=[0])
+    # Stopping trials early lets ASHA start more trials than random search.
+    assert traces['Syne Tune ASHA'][0].n_trials > \
+        1.5 * traces['random search'][0].n_trials
+
+
+def test_async_hyperband_routes_results_to_their_bracket():
+    table = obvious_winner_table()
+    scheduler = simulated.AsyncHyperband(d2l.TableSearcher(table, 0),
+                                         eta=2, r_min=1, r_max=8, seed=0)
+    assert [b.rung_levels for b in scheduler.brackets] == [
+        [1, 2, 4, 8], [2, 4, 8], [4, 8], [8]]
+    for _ in range(40):
+        job = scheduler.suggest()
+        bracket = scheduler.pending[-1][1]
+        assert job['max_epochs'] in bracket.rung_levels
+        scheduler.update(job, table.errors[table.row(job),
+                                           job['max_epochs'] - 1])
+        assert job['max_epochs'] in [
+            r for r, entries in bracket.rungs.items()
+            if any(e['config'] == {'x': job['x']} for e in entries)]
+    assert not scheduler.pending
+    # Most new trials go to the most aggressive bracket.
+    sizes = [sum(len(e) for e in b.rungs.values()) for b in scheduler.brackets]
+    assert sizes[0] == max(sizes)
+
+
+# ------------------------------------------------------- the book's cost
+
+def test_notebook_times_from_the_build_log():
+    log = (
+        '[1/2] Evaluating ./chapter_hyperparameter_optimization/sh-async.md\n'
+        '[1/2] Evaluated ./chapter_hyperparameter_optimization/sh-async.md '
+        'in 187.0 s\n'
+        '[2/2] Evaluated ./index.md in 3601.5 s\n')
+    assert book_cost.notebook_seconds(log) == {
+        './chapter_hyperparameter_optimization/sh-async.md': 187.0,
+        './index.md': 3601.5}
+    assert book_cost.notebook_seconds('') == {}
