@@ -329,11 +329,13 @@ class FashionMNIST(DataModule):
 
     ``root`` defaults to ``$D2L_DATA_DIR`` or ``~/.d2l/data``.  ``resize``
     is the (height, width) fed to the network; ``None`` means 28x28.
+    ``num_train`` and ``num_val``, when given, keep only the first that many
+    training and validation images (a fixed subset).
     ``self.dataset_name`` names the data set that was actually loaded.
     """
 
     def __init__(self, batch_size=64, resize=(28, 28), root=None,
-                 num_workers=None):
+                 num_workers=None, num_train=None, num_val=None):
         root = default_data_dir() if root is None else os.path.abspath(
             os.path.expanduser(root))
         resize = (28, 28) if resize is None else tuple(resize)
@@ -357,6 +359,10 @@ class FashionMNIST(DataModule):
             default_workers = 0  # in memory already: workers only cost
         if num_workers is None:
             self.num_workers = default_workers
+        if num_train is not None and num_train < len(self.train):
+            self.train = torch.utils.data.Subset(self.train, range(num_train))
+        if num_val is not None and num_val < len(self.val):
+            self.val = torch.utils.data.Subset(self.val, range(num_val))
 
     @property
     def raw_folder(self):
@@ -570,7 +576,8 @@ def hpo_objective(learning_rate, batch_size, max_epochs=None, seed=0,
         max_epochs = profile.max_epochs
     torch.manual_seed(seed)
     model = getattr(d2l, profile.model)(lr=learning_rate)
-    data = d2l.FashionMNIST(batch_size=batch_size, resize=profile.resize)
+    data = d2l.FashionMNIST(batch_size=batch_size, resize=profile.resize,
+                            num_train=profile.num_train, num_val=profile.num_val)
     trainer = HPOTrainer(max_epochs=max_epochs, report=report)
     trainer.fit(model=model, data=data)
     return trainer.validation_error()

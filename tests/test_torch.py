@@ -156,6 +156,14 @@ def test_fashion_mnist_reads_idx_files(idx_root, no_network, capsys):
     assert d2l.FashionMNIST(resize=None, root=str(idx_root)).resize == (28, 28)
 
 
+def test_fashion_mnist_keeps_a_fixed_subset(idx_root, no_network):
+    data = d2l.FashionMNIST(batch_size=4, root=str(idx_root), num_train=10,
+                            num_val=30)
+    assert (len(data.train), len(data.val)) == (10, 20)  # 20 is all there is
+    _, y = next(iter(data.train_dataloader()))
+    assert len(y) == 4
+
+
 def test_default_root_is_absolute(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv('D2L_DATA_DIR', 'relative/data')
