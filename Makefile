@@ -16,7 +16,7 @@ export D2L_MATHJAX_STATIC := $(abspath $(VENV))/mathjax/static
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lib mathjax html notebooks test clean freeze
+.PHONY: help setup lib mathjax html notebooks test bench clean freeze
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -32,7 +32,9 @@ $(READY): $(REQUIREMENTS) pyproject.toml
 	$(BIN)/pip install --progress-bar off -r $(REQUIREMENTS)
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@# d2lbook calls `pandoc`; pypandoc-binary ships one inside the package.
-	ln -sf "$$($(BIN)/python -c 'import pypandoc; print(pypandoc.get_pandoc_path())')" $(BIN)/pandoc
+	@# (Not pypandoc.get_pandoc_path(): once this link exists it returns the
+	@# link itself, and a rerun would make the link point to itself.)
+	ln -sf "$$($(BIN)/python -c 'import os, pypandoc; print(os.path.join(os.path.dirname(pypandoc.__file__), "files", "pandoc"))')" $(BIN)/pandoc
 	touch $@
 
 lib: $(READY) ## Regenerate d2l/*.py from the chapter's #@save cells
@@ -59,6 +61,9 @@ notebooks: lib ## Write the Colab and SageMaker notebooks to _build/colab and _b
 
 test: $(READY) ## Run the test suite (library, schedulers, every notebook, the HTML build)
 	$(BIN)/python -m pytest -v
+
+bench: lib ## Benchmarks -> bench/REPORT.md: methods on recorded curves, live Syne Tune runs (BOOK=1: also time make html)
+	$(BIN)/python bench/run.py --venv $(VENV) $(if $(BOOK),--book) $(BENCH_ARGS)
 
 freeze: $(READY) ## Rewrite the pinned requirements from the current environment
 	@{ head -3 $(REQUIREMENTS); $(BIN)/pip freeze | grep -v -E '^(-e |d2l-hpo)'; } > $(REQUIREMENTS).new
