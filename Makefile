@@ -56,8 +56,12 @@ html: lib $(MATHJAX) ## Evaluate the notebooks (cached) and build the HTML book 
 	@echo "==> The book is in _build/html/index.html"
 
 notebooks: lib ## Write the Colab and SageMaker notebooks to _build/colab and _build/sagemaker
-	$(BIN)/d2lbook build colab
-	$(BIN)/d2lbook build sagemaker
+	@echo "==> Evaluating the changed notebooks, one at a time"
+	$(BIN)/python tools/evaluate_notebooks.py
+	@echo "==> Writing a Colab and a SageMaker notebook per section and tab"
+	@# d2lbook build colab / sagemaker --tab all, configured in config.ini
+	@# [colab] and [sagemaker]; see tools/build_notebooks.py.
+	$(BIN)/python tools/build_notebooks.py
 
 test: $(READY) ## Run the test suite (library, schedulers, every notebook, the HTML build)
 	$(BIN)/python -m pytest -v
