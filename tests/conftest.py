@@ -63,8 +63,10 @@ def idx_root(tmp_path):
 
 
 # The long end-to-end tests run after the fast unit tests, in this order:
-# the notebooks one by one, then the book build, then checks of the built book.
-END_TO_END = ('test_notebooks.py', 'test_book_build.py', 'test_offline_html.py')
+# the notebooks one by one, the Colab notebooks in a fresh environment, then
+# the book build, then checks of the built book.
+END_TO_END = ('test_notebooks.py', 'test_colab_notebooks.py', 'test_book_build.py',
+              'test_offline_html.py')
 
 
 def pytest_collection_modifyitems(items):
