@@ -16,7 +16,7 @@ install cell first in each notebook with code: one `!pip install` line per
 library that the notebook imports ([colab] libs). Colab notebooks whose code
 contains [colab] gpu_pattern ask for a GPU runtime.
 
-Three things d2lbook leaves to this script:
+Four things d2lbook leaves to this script:
 
 * the order of the install lines: d2lbook collects them in a Python set, so
   their order changes with the hash seed. A fixed PYTHONHASHSEED makes two
@@ -25,6 +25,9 @@ Three things d2lbook leaves to this script:
   mxnet have none yet), d2lbook writes an empty file named .ipynb, which no
   notebook application opens. They are removed; sections without any code
   (the chapter's introduction) keep their text-only notebook in every tab.
+* the files that evaluating a notebook wrote next to it (its training
+  scripts, std.out): d2lbook copies them along; they are removed, since a
+  notebook that runs a script writes that script itself.
 * the figures: the sections show img/*.svg by a relative path, which a
   notebook opened on its own (Colab opens one notebook from GitHub, a
   student downloads one) cannot reach, and Colab does not show SVG from a
@@ -121,6 +124,12 @@ def build(book_dir=ROOT):
                                      recursive=True))
             for path in paths:
                 if os.path.getsize(path) == 0:
+                    os.remove(path)
+            # d2lbook copies the evaluation folder whole: the training
+            # scripts and logs that the evaluated notebooks wrote would be
+            # published beside them. The notebooks write them themselves.
+            for path in glob.glob(os.path.join(folder, '*', '*')):
+                if path.endswith(('.py', '.out')) and os.path.isfile(path):
                     os.remove(path)
             written[os.path.relpath(folder, book_dir)] = [
                 os.path.relpath(p, folder) for p in paths if os.path.exists(p)]
