@@ -6,7 +6,17 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 REQUIREMENTS := static/requirements-pytorch.txt
+# Ray (Ray Tune) is an optional extra of the library; the book's section on
+# scaling out needs it, so every environment gets it.
+RAY_REQUIREMENTS := static/requirements-ray.txt
 READY := $(VENV)/.ready
+# The tensorflow and mxnet tabs each run in an environment of their own,
+# .venv-<tab>, pinned in static/requirements-<tab>.txt (MXNet 1.9.1 cannot
+# share numpy with PyTorch's stack). TAB=pytorch|tensorflow|mxnet limits
+# `make html` to one tab; the default builds the book with all three.
+TAB ?= all
+OTHER_TABS := tensorflow mxnet
+TAB_READY = $(if $(filter all,$(TAB)),$(OTHER_TABS:%=.venv-%/.ready),$(if $(filter pytorch,$(TAB)),,.venv-$(TAB)/.ready))
 # MathJax for the HTML book: pinned in static/mathjax/package-lock.json,
 # fetched from the npm registry, staged here for Sphinx (see config.ini).
 MATHJAX := $(VENV)/mathjax/static/mathjax/tex-mml-chtml.js
@@ -16,25 +26,36 @@ export D2L_MATHJAX_STATIC := $(abspath $(VENV))/mathjax/static
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lib mathjax html notebooks test bench clean freeze
+.PHONY: help setup setup-tensorflow setup-mxnet lib mathjax html notebooks test bench clean freeze
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
-	  awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	  awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 setup: $(READY) ## Create the virtual environment .venv with the pinned packages
 
-$(READY): $(REQUIREMENTS) pyproject.toml
+$(READY): $(REQUIREMENTS) $(RAY_REQUIREMENTS) pyproject.toml
 	@echo "==> Creating the environment in $(VENV) (a few minutes the first time)"
 	$(PYTHON) -m venv $(VENV)
 	@# setuptools>=81 has no pkg_resources, which d2lbook's notedown imports.
 	$(BIN)/pip install --quiet pip==25.3 setuptools==80.10.2
-	$(BIN)/pip install --progress-bar off -r $(REQUIREMENTS)
+	$(BIN)/pip install --progress-bar off -r $(REQUIREMENTS) -r $(RAY_REQUIREMENTS)
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@# d2lbook calls `pandoc`; pypandoc-binary ships one inside the package.
 	@# (Not pypandoc.get_pandoc_path(): once this link exists it returns the
 	@# link itself, and a rerun would make the link point to itself.)
 	ln -sf "$$($(BIN)/python -c 'import os, pypandoc; print(os.path.join(os.path.dirname(pypandoc.__file__), "files", "pandoc"))')" $(BIN)/pandoc
+	touch $@
+
+setup-tensorflow: .venv-tensorflow/.ready ## Create .venv-tensorflow for the TensorFlow tab
+setup-mxnet: .venv-mxnet/.ready ## Create .venv-mxnet for the MXNet tab
+
+.venv-%/.ready: static/requirements-%.txt $(RAY_REQUIREMENTS) pyproject.toml
+	@echo "==> Creating the environment of the $* tab in .venv-$*"
+	$(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/pip install --quiet pip==25.3 setuptools==80.10.2
+	.venv-$*/bin/pip install --progress-bar off -r static/requirements-$*.txt -r $(RAY_REQUIREMENTS)
+	.venv-$*/bin/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 lib: $(READY) ## Regenerate d2l/*.py from the chapter's #@save cells
@@ -46,16 +67,16 @@ $(MATHJAX): static/mathjax/package.json static/mathjax/package-lock.json tools/i
 	@echo "==> Installing the pinned MathJax from the npm registry into $(VENV)/mathjax"
 	bash tools/install_mathjax.sh $(VENV)/mathjax
 
-html: lib $(MATHJAX) ## Evaluate the notebooks (cached) and build the HTML book in _build/html
-	@echo "==> Evaluating the changed notebooks, one at a time"
-	$(BIN)/python tools/evaluate_notebooks.py
-	@echo "==> Building the HTML book"
-	$(BIN)/d2lbook build html
+html: lib $(MATHJAX) $(TAB_READY) ## Evaluate the notebooks of every tab (cached) and build _build/html (TAB=pytorch: one tab)
+	@echo "==> Evaluating the changed notebooks ($(TAB) tabs), one at a time"
+	$(BIN)/python tools/evaluate_notebooks.py --tab $(TAB)
+	@echo "==> Building the HTML book ($(TAB) tabs)"
+	$(BIN)/d2lbook build html --tab $(TAB)
 	@echo "==> Making the book load nothing from outside it"
 	$(BIN)/python tools/offline_html.py _build/html
 	@echo "==> The book is in _build/html/index.html"
 
-notebooks: lib ## Write the Colab and SageMaker notebooks to _build/colab and _build/sagemaker
+notebooks: lib $(TAB_READY) ## Write the Colab and SageMaker notebooks to _build/colab* and _build/sagemaker*
 	@echo "==> Evaluating the changed notebooks, one at a time"
 	$(BIN)/python tools/evaluate_notebooks.py
 	@echo "==> Writing a Colab and a SageMaker notebook per section and tab"
@@ -63,14 +84,18 @@ notebooks: lib ## Write the Colab and SageMaker notebooks to _build/colab and _b
 	@# [colab] and [sagemaker]; see tools/build_notebooks.py.
 	$(BIN)/python tools/build_notebooks.py
 
-test: $(READY) ## Run the test suite (library, schedulers, every notebook, the HTML build)
+test: $(READY) $(OTHER_TABS:%=.venv-%/.ready) ## Run the test suite (library, schedulers, every notebook of every tab, the HTML build)
+	@# Each framework's own tests run in its environment; then the rest.
+	.venv-tensorflow/bin/python -m pytest -v -p no:cacheprovider tests/test_tensorflow.py
+	.venv-mxnet/bin/python -m pytest -v -p no:cacheprovider tests/test_mxnet.py
 	$(BIN)/python -m pytest -v
 
 bench: lib ## Benchmarks -> bench/REPORT.md: methods on recorded curves, live Syne Tune runs (BOOK=1: also time make html)
 	$(BIN)/python bench/run.py --venv $(VENV) $(if $(BOOK),--book) $(BENCH_ARGS)
 
-freeze: $(READY) ## Rewrite the pinned requirements from the current environment
-	@{ head -3 $(REQUIREMENTS); $(BIN)/pip freeze | grep -v -E '^(-e |d2l-hpo)'; } > $(REQUIREMENTS).new
+freeze: $(READY) ## Rewrite static/requirements-pytorch.txt from .venv (Ray's packages stay in their own file)
+	@{ head -3 $(REQUIREMENTS); $(BIN)/pip freeze | grep -v -E '^(-e |d2l-hpo|#)' | \
+	  grep -v -i -E "^($$(grep -o -E '^[A-Za-z0-9_.-]+' $(RAY_REQUIREMENTS) | paste -sd'|'))=="; } > $(REQUIREMENTS).new
 	mv $(REQUIREMENTS).new $(REQUIREMENTS)
 
 clean: ## Remove build outputs (keeps the environment; rm -rf .venv for that)

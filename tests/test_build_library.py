@@ -29,10 +29,30 @@ def _saved_names(tab_marker):
     return names
 
 
+def _library(name):
+    return open(os.path.join(ROOT, 'd2l', name + '.py')).read()
+
+
 def test_framework_free_code_lives_only_in_hpo_module():
-    hpo = open(os.path.join(ROOT, 'd2l', 'hpo.py')).read()
-    torch = open(os.path.join(ROOT, 'd2l', 'torch.py')).read()
+    hpo = _library('hpo')
     for name in _saved_names('%%tab all'):
         assert re.search(rf'^(class|def) {name}\b', hpo, re.M), name
-        assert not re.search(rf'^(class|def) {name}\b', torch, re.M), (
-            f'{name} is framework-free but was copied into d2l/torch.py')
+        for framework in ('torch', 'tensorflow', 'mxnet'):
+            assert not re.search(rf'^(class|def) {name}\b',
+                                 _library(framework), re.M), (
+                f'{name} is framework-free but was copied into '
+                f'd2l/{framework}.py')
+
+
+def test_every_framework_saves_the_same_names():
+    """The chapter's framework-specific library code (HPOTrainer,
+    hpo_objective, ...) exists in each framework's library."""
+    names = {tab: _saved_names(f'%%tab {tab}')
+             for tab in ('pytorch', 'tensorflow', 'mxnet')}
+    assert names['pytorch'], 'no framework-specific #@save cell found'
+    assert names['tensorflow'] == names['pytorch'] == names['mxnet'], names
+    for framework, tab in (('torch', 'pytorch'), ('tensorflow', 'tensorflow'),
+                           ('mxnet', 'mxnet')):
+        for name in names[tab]:
+            assert re.search(rf'^(class|def) {name}\b', _library(framework),
+                             re.M), (framework, name)

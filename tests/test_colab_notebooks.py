@@ -23,6 +23,12 @@ published copy). The first notebook's install cell installs everything into
 the fresh environment; later notebooks' install cells run too and find it
 installed. The executed notebooks and their times go to
 _build/test_colab_notebooks/.
+
+The TensorFlow and MXNet notebooks are checked for what they contain (one
+per section, pinned install cell with their own framework, no file of this
+repository) but not run a second time here: their code is what
+tests/test_notebooks.py runs in each tab's pinned environment, and a fresh
+environment per framework would not fit CI's time.
 """
 import configparser
 import glob
@@ -73,15 +79,25 @@ D2L_REQUIREMENT = CONFIG['colab']['d2l'].strip()
 FOLDERS = {(target, tab): target + ('' if tab == TABS[0] else '_' + tab)
            for target in ('colab', 'sagemaker') for tab in TABS}
 CODE_SECTIONS = [section_name(p) for p in NOTEBOOKS]
+# (section, tab) of every notebook with code.
+TAB_NOTEBOOKS = [(section_name(p), tab) for p in NOTEBOOKS for tab in TABS
+                 if f'%%tab {tab}' in open(p).read()]
+FRAMEWORK_PACKAGES = {'pytorch': {'torch', 'torchvision'},
+                      'tensorflow': {'tensorflow'}, 'mxnet': {'mxnet'}}
 
 
-def pinned_requirements():
+def pinned_requirements(tab='pytorch'):
     pins = {}
-    for line in open(REQUIREMENTS):
+    for line in open(os.path.join(ROOT, 'static',
+                                  f'requirements-{tab}.txt')):
         line = line.split('#')[0].strip()
         if '==' in line:
             name, version = line.split('==')
             pins[normalize(name)] = version.strip()
+    # The CPU-only TensorFlow here is the same release as the `tensorflow`
+    # that Colab's GPU runtime needs.
+    if 'tensorflow-cpu' in pins:
+        pins.setdefault('tensorflow', pins['tensorflow-cpu'])
     return pins
 
 
@@ -185,11 +201,11 @@ def test_one_notebook_per_section_and_tab(built):
         assert not glob.glob(str(built / folder / '*' / '*.py'))
 
 
-@pytest.mark.parametrize('section', CODE_SECTIONS)
-def test_install_cell_is_pinned(built, section):
-    pins = pinned_requirements()
+@pytest.mark.parametrize('section,tab', TAB_NOTEBOOKS)
+def test_install_cell_is_pinned(built, section, tab):
+    pins = pinned_requirements(tab)
     for target in ('colab', 'sagemaker'):
-        nb = read(built, target, 'pytorch', section)
+        nb = read(built, target, tab, section)
         header, install = nb.cells[0], nb.cells[1]
         assert header.cell_type == 'markdown' and 'install' in header.source
         assert is_install_cell(install), install.source
@@ -205,7 +221,7 @@ def test_install_cell_is_pinned(built, section):
             versions[normalize(name)] = version
             assert pins.get(normalize(name)) == version, arg
         source = code(nb)
-        needed = {'torch', 'torchvision', 'numpy', 'matplotlib', 'mlxtend'}
+        needed = FRAMEWORK_PACKAGES[tab] | {'numpy', 'matplotlib', 'mlxtend'}
         if imports(source, 'syne_tune'):
             needed.add('syne-tune')
             assert versions['syne-tune'] == '0.16.0'
@@ -214,10 +230,10 @@ def test_install_cell_is_pinned(built, section):
         assert set(versions) == needed, (section, sorted(versions))
 
 
-@pytest.mark.parametrize('section', CODE_SECTIONS)
-def test_colab_asks_for_a_gpu(built, section):
-    colab = read(built, 'colab', 'pytorch', section)
-    sagemaker = read(built, 'sagemaker', 'pytorch', section)
+@pytest.mark.parametrize('section,tab', TAB_NOTEBOOKS)
+def test_colab_asks_for_a_gpu(built, section, tab):
+    colab = read(built, 'colab', tab, section)
+    sagemaker = read(built, 'sagemaker', tab, section)
     assert 'num_gpus' in code(colab)
     assert colab.metadata.get('accelerator') == 'GPU'
     assert colab.metadata.kernelspec.name == 'python3'
@@ -226,12 +242,13 @@ def test_colab_asks_for_a_gpu(built, section):
     assert code(colab, False) == code(sagemaker, False)
 
 
+@pytest.mark.parametrize('tab', TABS)
 @pytest.mark.parametrize('section', [section_name(p) for p in SECTIONS])
-def test_no_file_of_this_repository(built, section):
+def test_no_file_of_this_repository(built, section, tab):
     """Notebooks need nothing from this repository: no relative links or
     images, no paths into the repository in the code."""
     for target in ('colab', 'sagemaker'):
-        nb = read(built, target, 'pytorch', section)
+        nb = read(built, target, tab, section)
         for cell in nb.cells:
             if cell.cell_type == 'markdown':
                 for url in re.findall(r'\]\(([^)\s]+)', cell.source):
@@ -239,7 +256,7 @@ def test_no_file_of_this_repository(built, section):
                     if parts.scheme in ('http', 'https', 'data'):
                         continue
                     # A link to another notebook of the same build is fine.
-                    folder = built / FOLDERS[target, 'pytorch'] / CHAPTER_DIR
+                    folder = built / FOLDERS[target, tab] / CHAPTER_DIR
                     assert parts.path.endswith('.ipynb') and (
                         folder / parts.path).exists() or not parts.path, (
                         section, url)

@@ -1,8 +1,10 @@
-"""Every section of the chapter runs end to end as a notebook, in the CPU
+"""Every section of the chapter runs end to end as a notebook, in every tab
+(pytorch, tensorflow, mxnet), each in its own environment, in the CPU
 profile, within a hard time limit per notebook, and shows its figures.
 
-The notebooks are evaluated into _build/eval exactly as `make html` does,
-so the book build that follows renders them without running them again."""
+The notebooks are evaluated into _build/eval[_<tab>] exactly as `make html`
+does, so the book build that follows renders them without running them
+again."""
 import os
 import sys
 
@@ -34,15 +36,19 @@ def _outputs(nb, kind):
             or kind in out.get('data', {})]
 
 
+@pytest.mark.parametrize('tab', evaluate_notebooks.TABS)
 @pytest.mark.parametrize('path', NOTEBOOKS, ids=section_name)
-def test_notebook_runs(path):
-    evaluated, seconds = evaluate_notebooks.evaluate(path, TIME_LIMIT)
+def test_notebook_runs(path, tab):
+    evaluated, seconds = evaluate_notebooks.evaluate(path, TIME_LIMIT, tab)
     os.makedirs(os.path.dirname(SECONDS_FILE), exist_ok=True)
     with open(SECONDS_FILE, 'a') as f:
-        f.write(f'{section_name(path)} {seconds:.1f}\n')
+        f.write(f'{section_name(path)} {tab} {seconds:.1f}\n')
     nb = nbformat.read(evaluated, as_version=4)
     assert not _outputs(nb, 'error')
     figures = _outputs(nb, 'image/svg+xml') + _outputs(nb, 'image/png')
     assert figures, f'{path} produced no figure'
     # The hardware profile in use is stated in every section's output.
     assert "name='cpu'" in nbformat.writes(nb)
+    # The tab's own framework ran: its library was imported.
+    library = {'pytorch': 'torch'}.get(tab, tab)
+    assert f'from d2l import {library} as d2l' in nbformat.writes(nb)

@@ -1,8 +1,14 @@
-"""Evaluate the book's notebooks into _build/eval, one at a time.
+"""Evaluate the book's notebooks, one tab and one notebook at a time.
 
-    python tools/evaluate_notebooks.py            # the outdated notebooks
-    python tools/evaluate_notebooks.py --all      # every notebook
+    python tools/evaluate_notebooks.py                  # outdated, every tab
+    python tools/evaluate_notebooks.py --tab mxnet      # outdated, one tab
+    python tools/evaluate_notebooks.py --all            # every notebook
     python tools/evaluate_notebooks.py chapter_hyperparameter_optimization/sh-async.md
+
+The pytorch tab goes to _build/eval, the others to _build/eval_<tab>
+(d2lbook's folders). Each tab runs in a Jupyter kernel of its own pinned
+environment: .venv for pytorch (this interpreter), .venv-<tab> for the
+others (see --python); a kernel spec for it is written to _build/kernels.
 
 `make html` runs this before `d2lbook build html`, which then finds every
 evaluated notebook up to date and only renders it. The notebooks are
@@ -17,6 +23,7 @@ processed by d2lbook's own code (tab selection, formatting, outputs), but:
   is, and the chapter's hardware profile decides.
 """
 import argparse
+import json
 import logging
 import os
 import signal
@@ -24,8 +31,49 @@ import sys
 import time
 
 from d2lbook import build, config as d2lbook_config
+from nbconvert.preprocessors import ExecutePreprocessor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TABS = ('pytorch', 'tensorflow', 'mxnet')
+KERNELS = os.path.join(ROOT, '_build', 'kernels')
+
+
+def tab_python(tab):
+    """The interpreter of a tab's environment."""
+    if tab == TABS[0]:
+        return sys.executable
+    return os.path.join(ROOT, f'.venv-{tab}', 'bin', 'python')
+
+
+def kernel_name(tab, python=None):
+    """Write the kernel spec 'd2l-<tab>' that starts `python` (default:
+    the tab's environment) and make Jupyter find it; return its name."""
+    python = python or tab_python(tab)
+    if not os.path.exists(python):
+        raise FileNotFoundError(
+            f'{python} does not exist: the {tab} environment is missing '
+            f'(make setup-{tab} creates it)')
+    name = f'd2l-{tab}'
+    folder = os.path.join(KERNELS, 'kernels', name)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, 'kernel.json'), 'w') as f:
+        json.dump({'argv': [python, '-m', 'ipykernel_launcher', '-f',
+                            '{connection_file}'],
+                   'display_name': f'd2l ({tab})', 'language': 'python'}, f)
+    path = os.environ.get('JUPYTER_PATH', '')
+    if KERNELS not in path.split(os.pathsep):
+        os.environ['JUPYTER_PATH'] = os.pathsep.join(filter(None, [KERNELS,
+                                                                   path]))
+    return name
+
+
+def _run_in_kernel(name):
+    """Stands in for notedown.run, which d2lbook calls to execute a
+    notebook, with the tab's kernel instead of the default one."""
+    def run(notebook, timeout=30):
+        ExecutePreprocessor(timeout=timeout, kernel_name=name).preprocess(
+            notebook, resources={})
+    return run
 
 
 class _RunNow:
@@ -47,15 +95,16 @@ class _RunNow:
             os.chdir(cwd)
 
 
-def _builder():
+def _builder(tab=TABS[0]):
     os.chdir(ROOT)
-    return build.Builder(d2lbook_config.Config())
+    return build.Builder(d2lbook_config.Config(tab=tab))
 
 
-def evaluate(source, timeout=1200):
-    """Evaluate one Markdown source into _build/eval; return
+def evaluate(source, timeout=1200, tab=TABS[0], python=None):
+    """Evaluate one Markdown source's `tab` into _build/eval[_<tab>]; return
     (path of the evaluated notebook, seconds)."""
-    builder = _builder()
+    build.notedown.run = _run_in_kernel(kernel_name(tab, python))
+    builder = _builder(tab)
     source = os.path.join('.', os.path.relpath(os.path.abspath(source), ROOT))
     target = os.path.join(builder.config.eval_dir,
                           os.path.splitext(source)[0] + '.ipynb')
@@ -65,13 +114,19 @@ def evaluate(source, timeout=1200):
     start = time.time()
     build._process_and_eval_notebook(_RunNow(timeout), source, target, True,
                                      builder.config)
+    # `d2lbook build html --tab all` merges the tabs again only when the
+    # merged notebook is older than the pytorch one: drop it.
+    merged = os.path.join(ROOT, '_build', 'eval_all',
+                          os.path.relpath(target, builder.config.eval_dir))
+    if os.path.exists(merged):
+        os.remove(merged)
     return os.path.join(ROOT, target), time.time() - start
 
 
-def outdated_notebooks():
-    """Sources whose evaluated notebook is missing or older than the source
-    or the library (d2lbook's own rule)."""
-    notebooks, _ = _builder()._get_updated_md_files()
+def outdated_notebooks(tab=TABS[0]):
+    """Sources whose evaluated notebook of `tab` is missing or older than
+    the source or the library (d2lbook's own rule)."""
+    notebooks, _ = _builder(tab)._get_updated_md_files()
     return sorted(src for src, _ in notebooks)
 
 
@@ -79,29 +134,34 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('sources', nargs='*', help='Markdown files')
     parser.add_argument('--all', action='store_true')
+    parser.add_argument('--tab', default='all', choices=TABS + ('all',),
+                        help='the tab to evaluate (default: every tab)')
     parser.add_argument('--timeout', type=int, default=1200,
                         help='seconds one notebook may take in all')
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    if args.sources:
-        sources = args.sources
-    elif args.all:
-        sources = sorted(build.Builder(
-            d2lbook_config.Config())._find_md_files()[0])
-    else:
-        sources = outdated_notebooks()
-    print(f'{len(sources)} notebooks to evaluate', flush=True)
+    tabs = TABS if args.tab == 'all' else (args.tab,)
+    jobs = []  # (tab, source)
+    for tab in tabs:
+        if args.sources:
+            sources = args.sources
+        elif args.all:
+            sources = sorted(_builder(tab)._find_md_files()[0])
+        else:
+            sources = outdated_notebooks(tab)
+        jobs += [(tab, source) for source in sources]
+    print(f'{len(jobs)} notebooks to evaluate', flush=True)
     total = time.time()
-    for i, source in enumerate(sources, 1):
-        print(f'[{i}/{len(sources)}] Evaluating {source}', flush=True)
+    for i, (tab, source) in enumerate(jobs, 1):
+        print(f'[{i}/{len(jobs)}] Evaluating {source} ({tab})', flush=True)
         try:
-            _, seconds = evaluate(source, args.timeout)
-        except Exception as e:  # a failing cell or the time limit
-            print(f'FAILED {source}: {e}', file=sys.stderr)
+            _, seconds = evaluate(source, args.timeout, tab)
+        except Exception as e:  # a failing cell, the time limit, no env
+            print(f'FAILED {source} ({tab}): {e}', file=sys.stderr)
             sys.exit(1)
-        print(f'[{i}/{len(sources)}] Evaluated {source} in {seconds:.1f} s',
-              flush=True)
-    print(f'Evaluated {len(sources)} notebooks in {time.time() - total:.1f} s')
+        print(f'[{i}/{len(jobs)}] Evaluated {source} ({tab}) in '
+              f'{seconds:.1f} s', flush=True)
+    print(f'Evaluated {len(jobs)} notebooks in {time.time() - total:.1f} s')
 
 
 if __name__ == '__main__':
