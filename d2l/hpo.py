@@ -614,3 +614,10 @@ class Simulator(d2l.HyperParameters):
         else:
             job.update(epoch=epoch, start=self.time,
                        end=self.time + self.curves.seconds[row, epoch])
+
+def ray_tune_report(epoch, error):
+    """Pass a report(epoch, error) of hpo_objective on to Ray Tune.
+
+    Defined in :numref:`sec_ray_tune`"""
+    from ray import tune  # imported here: the library does not need Ray
+    tune.report({'epoch': epoch, 'validation_error': error})

@@ -136,6 +136,13 @@ def set_num_threads(n):
     _num_threads = n
 
 
+# Processes that a tuner starts (Ray Tune's trials, Syne Tune's) get their
+# thread budget in OMP_NUM_THREADS, which PyTorch and MXNet read when they
+# are loaded; TensorFlow does not, so pass it on.
+if os.environ.get('OMP_NUM_THREADS', '').strip().isdigit():
+    set_num_threads(max(1, int(os.environ['OMP_NUM_THREADS'])))
+
+
 # ------------------------------------------------------------------ models
 
 class Module(tf.keras.Model, HyperParameters):

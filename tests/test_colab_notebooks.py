@@ -31,12 +31,14 @@ tests/test_notebooks.py runs in each tab's pinned environment, and a fresh
 environment per framework would not fit CI's time.
 """
 import configparser
+import contextlib
 import glob
 import json
 import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -88,12 +90,12 @@ FRAMEWORK_PACKAGES = {'pytorch': {'torch', 'torchvision'},
 
 def pinned_requirements(tab='pytorch'):
     pins = {}
-    for line in open(os.path.join(ROOT, 'static',
-                                  f'requirements-{tab}.txt')):
-        line = line.split('#')[0].strip()
-        if '==' in line:
-            name, version = line.split('==')
-            pins[normalize(name)] = version.strip()
+    for name in (f'requirements-{tab}.txt', 'requirements-ray.txt'):
+        for line in open(os.path.join(ROOT, 'static', name)):
+            line = line.split('#')[0].strip()
+            if '==' in line:
+                name, version = line.split('==')
+                pins[normalize(name.split('[')[0])] = version.strip()
     # The CPU-only TensorFlow here is the same release as the `tensorflow`
     # that Colab's GPU runtime needs.
     if 'tensorflow-cpu' in pins:
@@ -227,6 +229,8 @@ def test_install_cell_is_pinned(built, section, tab):
             assert versions['syne-tune'] == '0.16.0'
         if imports(source, 'pandas'):
             needed.add('pandas')
+        if imports(source, 'ray'):
+            needed |= {'ray', 'fsspec', 'pyarrow', 'pydantic', 'tensorboardx'}
         assert set(versions) == needed, (section, sorted(versions))
 
 
@@ -334,7 +338,16 @@ def fresh_env(tmp_path_factory):
     for var in ('http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY',
                 'all_proxy', 'ALL_PROXY'):
         env[var] = DEAD_PROXY
-    env['no_proxy'] = env['NO_PROXY'] = ','.join(registry_hosts(python))
+    # The machine itself is not "outside": a local Ray instance talks to its
+    # own services over gRPC, which honours these proxy variables too.
+    own = ['127.0.0.1', 'localhost', socket.gethostname()]
+    with contextlib.suppress(OSError):
+        own.append(socket.gethostbyname(socket.gethostname()))
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET,
+                                                     socket.SOCK_DGRAM) as s:
+        s.connect(('192.0.2.1', 9))  # UDP: picks the outgoing address only
+        own.append(s.getsockname()[0])  # the address Ray calls the node's
+    env['no_proxy'] = env['NO_PROXY'] = ','.join(registry_hosts(python) + own)
     yield {'venv': venv, 'python': python, 'kernels': kernels,
            'home': home, 'env': env}
     # About 6 GB (torch with its CUDA libraries): pytest keeps the temporary
