@@ -14,6 +14,7 @@ from matplotlib import pyplot as plt
 
 __all__ = ['add_to_class', 'HyperParameters', 'use_svg_display',
            'set_figsize', 'set_axes', 'plot', 'ProgressBoard',
+           'PlotsTrainingCurves',
            'inspect', 'matplotlib', 'plt']
 
 
@@ -208,3 +209,32 @@ class ProgressBoard(HyperParameters):
                 self._handle = display.display(self.fig, display_id=True)
             else:
                 self._handle.update(self.fig)
+
+
+class PlotsTrainingCurves:
+    """The part of every framework's ``Module`` that draws its training
+    curves on ``self.board`` (a :class:`ProgressBoard`) as its trainer
+    advances; the x-axis is epochs."""
+
+    def _plotting(self):
+        trainer = self.trainer
+        return (trainer is not None and getattr(trainer, 'plot', True)
+                and self.board.display)
+
+    def plot(self, key, value, train):
+        """Add `value` (a number or a scalar tensor of any framework) to
+        the curve 'train_<key>' or 'val_<key>'.  Does nothing when plotting
+        is switched off."""
+        if not self._plotting():
+            return
+        trainer = self.trainer
+        self.board.xlabel = 'epoch'
+        if train:
+            x = trainer.train_batch_idx / trainer.num_train_batches
+            every_n = trainer.num_train_batches / self.plot_train_per_epoch
+        else:
+            x = trainer.epoch + 1
+            every_n = trainer.num_val_batches / self.plot_valid_per_epoch
+        self.board.draw(x, float(value),  # float() waits for the result
+                        ('train_' if train else 'val_') + key,
+                        every_n=max(1, int(every_n)))

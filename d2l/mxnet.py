@@ -122,7 +122,7 @@ def set_num_threads(n):
 
 # ------------------------------------------------------------------ models
 
-class Module(gluon.Block, HyperParameters):
+class Module(gluon.Block, HyperParameters, PlotsTrainingCurves):
     """Base class of the models: a network plus its loss, its optimizer
     and the curves it plots while it is trained.
 
@@ -143,29 +143,6 @@ class Module(gluon.Block, HyperParameters):
     def forward(self, X):
         assert hasattr(self, 'net'), 'a Module needs self.net or a forward'
         return self.net(X)
-
-    def _plotting(self):
-        trainer = self.trainer
-        return (trainer is not None and getattr(trainer, 'plot', True)
-                and self.board.display)
-
-    def plot(self, key, value, train):
-        """Add `value` to the curve 'train_<key>' or 'val_<key>' (x-axis:
-        epochs).  Does nothing when plotting is switched off."""
-        if not self._plotting():
-            return
-        trainer = self.trainer
-        self.board.xlabel = 'epoch'
-        if train:
-            x = trainer.train_batch_idx / trainer.num_train_batches
-            every_n = trainer.num_train_batches / self.plot_train_per_epoch
-        else:
-            x = trainer.epoch + 1
-            every_n = trainer.num_val_batches / self.plot_valid_per_epoch
-        if isinstance(value, mx.nd.NDArray):  # also MXNet's np.ndarray
-            value = value.item()  # waits for the computation
-        self.board.draw(x, value, ('train_' if train else 'val_') + key,
-                        every_n=max(1, int(every_n)))
 
     def training_step(self, batch):
         """The loss on one minibatch (the last element holds the labels)."""

@@ -145,7 +145,7 @@ if os.environ.get('OMP_NUM_THREADS', '').strip().isdigit():
 
 # ------------------------------------------------------------------ models
 
-class Module(tf.keras.Model, HyperParameters):
+class Module(tf.keras.Model, HyperParameters, PlotsTrainingCurves):
     """Base class of the models: a network plus its loss, its optimizer
     and the curves it plots while it is trained.
 
@@ -173,27 +173,6 @@ class Module(tf.keras.Model, HyperParameters):
     def forward(self, X, training=None):
         """The same as calling the model (PyTorch's name for it)."""
         return self(X, training=training)
-
-    def _plotting(self):
-        trainer = self.trainer
-        return (trainer is not None and getattr(trainer, 'plot', True)
-                and self.board.display)
-
-    def plot(self, key, value, train):
-        """Add `value` to the curve 'train_<key>' or 'val_<key>' (x-axis:
-        epochs).  Does nothing when plotting is switched off."""
-        if not self._plotting():
-            return
-        trainer = self.trainer
-        self.board.xlabel = 'epoch'
-        if train:
-            x = trainer.train_batch_idx / trainer.num_train_batches
-            every_n = trainer.num_train_batches / self.plot_train_per_epoch
-        else:
-            x = trainer.epoch + 1
-            every_n = trainer.num_val_batches / self.plot_valid_per_epoch
-        self.board.draw(x, float(value), ('train_' if train else 'val_') + key,
-                        every_n=max(1, int(every_n)))
 
     def training_step(self, batch):
         """The loss on one minibatch (the last element holds the labels)."""
