@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 REQUIREMENTS := static/requirements-pytorch.txt
 # Ray (Ray Tune) is an optional extra of the library; the book's section on
-# scaling out needs it, so every environment gets it.
+# scaling out needs it. The files of the other tabs pin it themselves.
 RAY_REQUIREMENTS := static/requirements-ray.txt
 READY := $(VENV)/.ready
 # The tensorflow and mxnet tabs each run in an environment of their own,
@@ -50,11 +50,11 @@ $(READY): $(REQUIREMENTS) $(RAY_REQUIREMENTS) pyproject.toml
 setup-tensorflow: .venv-tensorflow/.ready ## Create .venv-tensorflow for the TensorFlow tab
 setup-mxnet: .venv-mxnet/.ready ## Create .venv-mxnet for the MXNet tab
 
-.venv-%/.ready: static/requirements-%.txt $(RAY_REQUIREMENTS) pyproject.toml
+.venv-%/.ready: static/requirements-%.txt pyproject.toml
 	@echo "==> Creating the environment of the $* tab in .venv-$*"
 	$(PYTHON) -m venv .venv-$*
 	.venv-$*/bin/pip install --quiet pip==25.3 setuptools==80.10.2
-	.venv-$*/bin/pip install --progress-bar off -r static/requirements-$*.txt -r $(RAY_REQUIREMENTS)
+	.venv-$*/bin/pip install --progress-bar off -r static/requirements-$*.txt
 	.venv-$*/bin/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 

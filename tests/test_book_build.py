@@ -64,3 +64,15 @@ def test_figures_of_the_chapter_are_copied(build_log):
     for svg in glob.glob(os.path.join(ROOT, 'img', '*.svg')):
         assert glob.glob(os.path.join(HTML, '_images',
                                       os.path.basename(svg)[:-4] + '*')), svg
+
+
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=section_name)
+def test_section_page_switches_between_three_tabs(build_log, path):
+    """Each section with code has a PyTorch, a TensorFlow and an MXNet tab."""
+    page = os.path.join(HTML, 'chapter_hyperparameter_optimization',
+                        section_name(path) + '.html')
+    html = open(page, encoding='utf-8').read()
+    for tab in ('pytorch', 'tensorflow', 'mxnet'):
+        assert f"tagClick('{tab}')" in html, (page, tab)
+        assert re.search(rf'class="mdl-tabs__panel[^"]*" id="{tab}-', html), (
+            page, tab)

@@ -90,7 +90,11 @@ FRAMEWORK_PACKAGES = {'pytorch': {'torch', 'torchvision'},
 
 def pinned_requirements(tab='pytorch'):
     pins = {}
-    for name in (f'requirements-{tab}.txt', 'requirements-ray.txt'):
+    # The PyTorch environment's Ray pins are a file of their own; the other
+    # tabs' files pin Ray themselves.
+    files = [f'requirements-{tab}.txt'] + (['requirements-ray.txt']
+                                           if tab == 'pytorch' else [])
+    for name in files:
         for line in open(os.path.join(ROOT, 'static', name)):
             line = line.split('#')[0].strip()
             if '==' in line:
