@@ -62,7 +62,18 @@ from d2l import fashion_mnist  # noqa: E402
 from mxnet import autograd, gluon, init, np, npx  # noqa: E402
 from mxnet.gluon import nn  # noqa: E402
 
-npx.set_np()  # NumPy semantics for arrays and Gluon blocks
+
+
+def use_np():
+    """Switch on MXNet's NumPy semantics for arrays and Gluon blocks in the
+    calling thread.  MXNet keeps this switch per thread, and some tuners run
+    a trial's function in a thread of their own (Ray Tune does), where it
+    would be off; the library's classes call this before they work."""
+    if not (npx.is_np_array() and npx.is_np_shape()):
+        npx.set_np()
+
+
+use_np()
 
 d2l = sys.modules[__name__]
 
@@ -132,6 +143,7 @@ class Module(gluon.Block, HyperParameters, PlotsTrainingCurves):
     """
 
     def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
+        use_np()  # before the blocks are made
         super().__init__()
         self.save_hyperparameters()
         self.board = ProgressBoard()
@@ -249,6 +261,7 @@ class DataModule(HyperParameters):
     """Base class of the data sets: a training and a validation loader."""
 
     def __init__(self, root=None, num_workers=0):
+        use_np()  # before the arrays are made
         self.save_hyperparameters()
 
     def get_dataloader(self, train):
@@ -275,6 +288,7 @@ class ShuffleSampler(gluon.data.Sampler):
         self.length = length
 
     def __iter__(self):
+        use_np()
         order = np.arange(self.length, dtype='int64', ctx=cpu())
         np.random.shuffle(order)
         return iter(order.asnumpy().tolist())
@@ -425,6 +439,7 @@ class Trainer(HyperParameters):
 
     def fit(self, model, data):
         """Train `model` on `data` for ``self.max_epochs`` more epochs."""
+        use_np()  # this thread may not be the one that imported d2l
         if data is not self.data:
             self.prepare_data(data)
         if model is not self.model:

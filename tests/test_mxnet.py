@@ -260,3 +260,24 @@ def test_uninitialized_parameters_are_initialized_on_the_device():
     assert weight.list_ctx() == [trainer.device]
     assert float(np.abs(weight.data()).sum()) > 0
     assert 0 <= trainer.validation_error() <= 1
+
+
+def test_training_in_another_thread_uses_numpy_semantics():
+    """Ray Tune runs a trial's function in a thread of its own, where
+    MXNet's per-thread NumPy switch starts off."""
+    import threading
+    errors = []
+
+    def train():
+        try:
+            mx.random.seed(0)
+            trainer = d2l.Trainer(max_epochs=1, plot=False)
+            trainer.fit(d2l.LeNet(lr=0.1), TinyDigits(n_train=64, n_val=32))
+            errors.append(trainer.validation_error())
+        except Exception as e:  # reported below, in the test's thread
+            errors.append(e)
+
+    thread = threading.Thread(target=train)
+    thread.start()
+    thread.join()
+    assert len(errors) == 1 and 0 <= errors[0] <= 1, errors
