@@ -45,6 +45,15 @@ def make_html(folder, venv, dry_run):
     # MathJax into it: -o treats these targets as up to date.
     cmd = ['make', 'html', f'VENV={venv}', '-o', f'{venv}/.ready',
            '-o', f'{venv}/mathjax/static/mathjax/tex-mml-chtml.js']
+    # The environments of the other tabs are shared the same way: linked
+    # into the copy, where tools/evaluate_notebooks.py looks for them.
+    for tab in ('tensorflow', 'mxnet'):
+        shared = os.path.join(os.path.dirname(venv), f'.venv-{tab}')
+        if os.path.isdir(shared):
+            link = os.path.join(folder, f'.venv-{tab}')
+            if not os.path.lexists(link):
+                os.symlink(shared, link)
+            cmd += ['-o', f'.venv-{tab}/.ready']
     if dry_run:
         cmd.append('-n')
     env = dict(os.environ, PYTHONPATH=folder)  # the copy's d2l, not repo's
