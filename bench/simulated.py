@@ -5,8 +5,8 @@ event-driven simulator (d2l.hpo.Simulator): no clock is read, so a method
 with a given seed gives the same numbers on every machine and every run.
 
 The methods are the book's own schedulers (d2l.hpo) and Syne Tune 0.16's
-RandomSearch and ASHA, driven by the same simulator through a small adapter
-(SyneTuneAdapter below). All of them draw configurations in the order of
+RandomSearch and ASHA, driven by the same simulator through the library's
+adapter d2l.SyneTuneScheduler. All of them draw configurations in the order of
 d2l.hpo.TableSearcher with the same seed: for one seed, every method sees the
 same sequence of configurations, and differs only in how long it trains them.
 """
@@ -22,7 +22,7 @@ ETA, R_MIN = 2, 1
 # The budget is a fixed amount of compute: the worker time of this many full
 # trainings of an average configuration, shared by the workers. With 4
 # workers this is 8 average full trainings per worker, the setting of the
-# averaged comparison in sec_sh_async.
+# averaged comparison in sec_asha_scratch.
 FULL_TRAININGS = 32
 GRID_POINTS = 200  # time points of the best-error curves
 
@@ -32,11 +32,12 @@ def require_simulator():
     missing = [name for name in ('load_learning_curves', 'TableSearcher',
                                  'PromotionASHAScheduler',
                                  'StoppingASHAScheduler', 'Simulator',
-                                 'SimulationTrace') if not hasattr(d2l, name)]
+                                 'SimulationTrace', 'SyneTuneScheduler')
+               if not hasattr(d2l, name)]
     if missing:
         raise SystemExit(
             f'd2l/hpo.py has no {", ".join(missing)}: the simulation section '
-            '(sh-async.md) must be in the chapter and `make lib` must have '
+            '(asha-scratch.md) must be in the chapter and `make lib` must have '
             'run')
 
 
@@ -80,91 +81,45 @@ class AsyncHyperband(d2l.HPOScheduler):
 
 
 # ------------------------------------------- Syne Tune through an adapter
+# d2l.SyneTuneScheduler (sec_asha_scratch) drives a Syne Tune 0.16 scheduler
+# with the simulator's calls, as the Tuner does: suggest() + on_trial_add,
+# on_trial_result after every epoch, on_trial_remove after a STOP, else
+# on_trial_complete. Its searcher takes the rows of the table in the order of
+# d2l.hpo.TableSearcher(table, seed), given as points_to_evaluate.
 
-class SyneTuneAdapter(d2l.HPOScheduler):
-    """Drives a Syne Tune 0.16 scheduler with the simulator's calls.
+class FinalResultOnly(d2l.HPOScheduler):
+    """Hides should_stop of a d2l.SyneTuneScheduler from the simulator, which
+    then reports only the final error of each job, as it does to d2l's
+    BasicScheduler. The Syne Tune scheduler hears that error as the Tuner
+    passes it on: on_trial_result, then on_trial_complete. Syne Tune's
+    RandomSearch must then reproduce d2l's random search exactly."""
 
-    suggest -> scheduler.suggest() and on_trial_add; the configuration space
-    of Syne Tune is the row of the table ('config_id'), and its searcher
-    takes the rows in the order of d2l.hpo.TableSearcher(table, seed), given
-    as points_to_evaluate. Syne Tune also draws from NumPy's global
-    generator (the bracket of a new trial in ASHA), which is seeded here.
-    A finished job is reported as the Tuner does: on_trial_result, then
-    on_trial_complete."""
-
-    def __init__(self, make_scheduler, table, seed, n_points):
-        from syne_tune.config_space import randint
-        self.table = table
-        order = d2l.TableSearcher(table, seed)
-        points = [{'config_id': table.row(order.sample_configuration())}
-                  for _ in range(n_points)]
-        space = {'config_id': randint(0, len(table.configs) - 1)}
-        np.random.seed(seed)
-        self.scheduler = make_scheduler(space, points, seed)
-        self.trials = {}  # id of a running job -> its Syne Tune Trial
-        self.n_trials = 0
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
 
     def suggest(self):
-        import datetime
-        from syne_tune.backend.trial_status import Trial
-        suggestion = self.scheduler.suggest()
-        if suggestion is None:
-            return None
-        trial = Trial(trial_id=self.n_trials, config=suggestion.config,
-                      creation_time=datetime.datetime(2000, 1, 1))
-        self.n_trials += 1
-        self.scheduler.on_trial_add(trial)
-        job = dict(self.table.configs[int(suggestion.config['config_id'])])
-        self.trials[id(job)] = trial
-        return job
-
-    def result(self, epoch, error):
-        return {'epoch': epoch, 'validation_error': error}
+        return self.scheduler.suggest()
 
     def update(self, config, error, info=None):
-        trial = self.trials.pop(id(config))
-        epoch = config.get('max_epochs', self.table.max_epochs)
-        self.scheduler.on_trial_result(trial, self.result(epoch, error))
-        self.scheduler.on_trial_complete(trial, self.result(epoch, error))
+        self.scheduler.should_stop(config, config['max_epochs'], error)
+        self.scheduler.update(config, error, info)
 
 
-class SyneTuneStoppingAdapter(SyneTuneAdapter):
-    """For Syne Tune's ASHA: every epoch goes to on_trial_result; a STOP
-    (before max_t) ends the job, and the scheduler hears on_trial_remove, as
-    from the Tuner."""
-
-    def suggest(self):
-        job = super().suggest()
-        if job is not None:
-            job['max_epochs'] = self.table.max_epochs
-        return job
-
-    def should_stop(self, config, epoch, error):
-        trial = self.trials[id(config)]
-        decision = self.scheduler.on_trial_result(
-            trial, self.result(epoch, error))
-        if decision == 'STOP' or epoch >= self.table.max_epochs:
-            self.scheduler.on_trial_remove(trial)
-            self.trials[id(config)] = None
-            return True
-        return False
-
-    def update(self, config, error, info=None):
-        trial = self.trials.pop(id(config))
-        if trial is not None:  # not removed yet: the job ran to its end
-            self.scheduler.on_trial_complete(trial, self.result(
-                config['max_epochs'], error))
+def syne_tune_random_search(seed):
+    def make(space, points):
+        from syne_tune.optimizer.baselines import RandomSearch
+        return RandomSearch(space, metrics=['validation_error'],
+                            do_minimize=True, random_seed=seed,
+                            points_to_evaluate=points)
+    return make
 
 
-def syne_tune_random_search(space, points, seed):
-    from syne_tune.optimizer.baselines import RandomSearch
-    return RandomSearch(space, metrics=['validation_error'], do_minimize=True,
-                        random_seed=seed, points_to_evaluate=points)
-
-
-def syne_tune_asha(brackets, r_max):
-    def make(space, points, seed):
+def syne_tune_asha(brackets, r_max, seed):
+    def make(space, points):
         from syne_tune.optimizer.baselines import ASHA
+        # Syne Tune draws the bracket of a new trial from NumPy's global
+        # generator
+        np.random.seed(seed)
         return ASHA(space, metric='validation_error', do_minimize=True,
                     time_attr='epoch', max_t=r_max, grace_period=R_MIN,
                     reduction_factor=ETA, brackets=brackets,
@@ -203,13 +158,14 @@ def methods(table, n_workers, max_time, syne_tune=True):
         brackets = len(d2l.PromotionASHAScheduler(
             None, ETA, R_MIN, r_max).rung_levels)
         made.update({
-            'Syne Tune RandomSearch': lambda s: SyneTuneAdapter(
-                syne_tune_random_search, table, s, n),
-            'Syne Tune ASHA': lambda s: SyneTuneStoppingAdapter(
-                syne_tune_asha(1, r_max), table, s, n),
+            'Syne Tune RandomSearch': lambda s: FinalResultOnly(
+                d2l.SyneTuneScheduler(searcher(s), syne_tune_random_search(s),
+                                      n)),
+            'Syne Tune ASHA': lambda s: d2l.SyneTuneScheduler(
+                searcher(s), syne_tune_asha(1, r_max, s), n),
             f'Syne Tune ASHA, brackets={brackets}': lambda s:
-                SyneTuneStoppingAdapter(syne_tune_asha(brackets, r_max),
-                                        table, s, n),
+                d2l.SyneTuneScheduler(
+                    searcher(s), syne_tune_asha(brackets, r_max, s), n),
         })
     return made
 
@@ -393,7 +349,7 @@ def report(results, table, seeds, elapsed, identical, syne_tune):
         ', '.join(f'{budget(table, n):.0f} s with {n}' for n in results) +
         '). All methods draw configurations in the order of '
         '`TableSearcher(table, seed)`; the simulator checkpoints for free, '
-        'starts trials instantly and decides instantly (see sec_sh_async).',
+        'starts trials instantly and decides instantly (see sec_asha_scratch).',
         '',
         f'All {sum(len(r["traces"]) for r in results.values()) * len(seeds)}'
         f' simulated runs took {elapsed:.1f} s of real time. Same seeds run '
@@ -430,11 +386,13 @@ def report(results, table, seeds, elapsed, identical, syne_tune):
         lines.append('')
     if syne_tune:
         lines += [
-            'Syne Tune schedulers run through `bench/simulated.py`\'s '
-            '`SyneTuneAdapter`: `suggest()` + `on_trial_add`, then per epoch '
-            '`on_trial_result` (a `STOP` ends the job, followed by '
-            '`on_trial_remove`), else `on_trial_complete`, as the `Tuner` '
-            'calls them; configurations come as `points_to_evaluate` in the '
+            'Syne Tune schedulers run through the library\'s '
+            '`d2l.SyneTuneScheduler` (sec_asha_scratch): `suggest()` + '
+            '`on_trial_add`, then per epoch `on_trial_result` (a `STOP` ends '
+            'the job, followed by `on_trial_remove`), else '
+            '`on_trial_complete`, as the `Tuner` calls them (RandomSearch '
+            'hears only the final epoch, as d2l\'s random search does); '
+            'configurations come as `points_to_evaluate` in the '
             'TableSearcher order, and NumPy\'s global generator (bracket '
             'choice) is seeded. With the same order of configurations, Syne '
             'Tune\'s RandomSearch must reproduce d2l\'s random search exactly; '

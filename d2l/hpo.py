@@ -193,6 +193,12 @@ class HPOScheduler(d2l.HyperParameters):
         """Receive the validation error of a configuration from suggest."""
         raise NotImplementedError
 
+def is_failure(error):
+    """Defined in :numref:`sec_api_hpo`"""
+    """True if `error` marks a failed trial: NaN or +-inf (training diverged
+    or the evaluation crashed). Schedulers rank it below every finite error."""
+    return not math.isfinite(error)
+
 class BasicScheduler(HPOScheduler):
     """Evaluates every configuration of the searcher as it is.
 
@@ -216,7 +222,17 @@ class HPOTuner(d2l.HyperParameters):
         self.incumbent_error = math.inf  # and its validation error
         self.incumbent_trajectory = []   # incumbent_error after each trial
         self.cumulative_runtime = []     # seconds from the start, per trial
-        self.records = []                # config, error, runtime per trial
+        self.records = []                # config, error, status... per trial
+
+    def evaluate(self, config):
+        """Defined in :numref:`sec_api_hpo`"""
+        """Return (error, None), or (NaN, 'Type: message') if the objective
+        raised an exception."""
+        try:
+            return float(self.objective(**config)), None
+        except Exception as exception:  # KeyboardInterrupt is no Exception
+            return math.nan, f'{type(exception).__name__}: {exception}'
+    
 
     def run(self, number_of_trials, verbose=True):
         """Evaluate number_of_trials configurations, one after another.
@@ -229,24 +245,39 @@ class HPOTuner(d2l.HyperParameters):
                 raise RuntimeError(
                     'the scheduler suggested nothing, but HPOTuner runs one '
                     'trial at a time and no result is pending')
-            error = float(self.objective(**config))
-            self.scheduler.update(config, error)
-            self.bookkeeping(config, error, time.perf_counter() - start)
+            error, exception = self.evaluate(config)
+            info = None if exception is None else {'exception': exception}
+            self.scheduler.update(config, error, info=info)
+            self.bookkeeping(config, error, time.perf_counter() - start,
+                             exception)
             if verbose:
-                values = ', '.join(
-                    f'{name}={value:.4g}' if isinstance(value, float)
-                    else f'{name}={value}' for name, value in config.items())
-                print(f'trial {len(self.records) - 1}: {values} -> error '
-                      f'{error:.3f} ({self.records[-1]["runtime"]:.1f} s), '
-                      f'best so far {self.incumbent_error:.3f}')
+                self.print_trial()
 
-    def bookkeeping(self, config, error, runtime):
+    def print_trial(self):
+        """Print one line about the last trial of the records.
+    
+        Defined in :numref:`sec_api_hpo`"""
+        record = self.records[-1]
+        values = ', '.join(
+            f'{name}={value:.4g}' if isinstance(value, float)
+            else f'{name}={value}' for name, value in record['config'].items())
+        outcome = (f'failed with {record["exception"]}'
+                   if record['status'] == 'failed'
+                   else f'error {record["error"]:.3f}')
+        print(f'trial {len(self.records) - 1}: {values} -> {outcome} '
+              f'({record["runtime"]:.1f} s), best so far '
+              f'{self.incumbent_error:.3f}')
+
+    def bookkeeping(self, config, error, runtime, exception=None):
         """Record a finished trial and update the incumbent.
     
         Defined in :numref:`sec_api_hpo`"""
-        self.records.append({'config': dict(config), 'error': error,
-                             'runtime': runtime})
-        if error < self.incumbent_error:
+        record = {'config': dict(config), 'error': error, 'runtime': runtime,
+                  'status': 'completed' if exception is None else 'failed'}
+        if exception is not None:
+            record['exception'] = exception
+        self.records.append(record)
+        if not d2l.is_failure(error) and error < self.incumbent_error:
             self.incumbent, self.incumbent_error = dict(config), error
         self.incumbent_trajectory.append(self.incumbent_error)
         elapsed = self.cumulative_runtime[-1] if self.cumulative_runtime else 0
@@ -269,6 +300,123 @@ class HPOTuner(d2l.HyperParameters):
                      None, None, 'linear', 'linear', None)
         axes.legend()
         return axes
+
+TrialSpan = collections.namedtuple(
+    'TrialSpan', ['trial_id', 'launch', 'begin', 'report', 'end', 'worker'],
+    defaults=[None])
+
+def trial_timeline(results, launch_times, end_times, start_time):
+    """A TrialSpan of each launched trial, in seconds since start_time.
+
+    Defined in :numref:`sec_rs_async`"""
+    # results: Syne Tune's results table; launch_times and end_times map
+    # trial ids to time stamps. A moment that did not come is None.
+    spans = []
+    for trial_id, launch in sorted(launch_times.items()):
+        reports = results[results.trial_id == trial_id]
+        begin = report = end = None
+        if len(reports):
+            last = reports.loc[reports.st_worker_timestamp.idxmax()]
+            report = float(last.st_worker_timestamp) - start_time
+            begin = report - float(last.st_worker_time)
+        if trial_id in end_times:
+            end = end_times[trial_id] - start_time
+        spans.append(TrialSpan(trial_id, launch - start_time, begin, report,
+                               end))
+    return spans
+
+def read_trial_timeline(experiment):
+    """trial_timeline of an experiment that load_experiment read.
+
+    Defined in :numref:`sec_rs_async`"""
+    launch_times, end_times = {}, {}
+    for folder in experiment.path.iterdir():
+        if folder.name.isdigit():
+            trial_id = int(folder.name)
+            launch_times[trial_id] = (folder / 'config.json').stat().st_mtime
+            if (folder / 'end').exists():
+                end_times[trial_id] = float((folder / 'end').read_text())
+    return trial_timeline(experiment.results, launch_times, end_times,
+                          experiment.metadata['st_tuner_start_timestamp'])
+
+def assign_workers(spans, n_workers):
+    """The spans with their workers, assigned in the order of launch.
+
+    Defined in :numref:`sec_rs_async`"""
+    # A trial goes to the worker that has been free the longest
+    free_since = [0.0] * n_workers
+    assigned = []
+    for span in sorted(spans, key=lambda span: span.launch):
+        worker = min(range(n_workers), key=lambda w: free_since[w])
+        free_since[worker] = math.inf if span.end is None else span.end
+        assigned.append(span._replace(worker=worker))
+    return assigned
+
+def worker_time_shares(spans, n_workers, deadline):
+    """Seconds of worker time in each part of the trials' lives.
+
+    Defined in :numref:`sec_rs_async`"""
+    # The parts add up to n_workers * deadline
+    reported = [s for s in spans if s.report is not None]
+    shares = {
+        'start-up': sum(s.begin - s.launch for s in reported),
+        'data and training': sum(s.report - s.begin for s in reported),
+        'after the report': sum(min(deadline, math.inf if s.end is None
+                                    else s.end) - s.report for s in reported),
+        'cut off at the deadline': sum(deadline - s.launch for s in spans
+                                       if s.report is None)}
+    shares['idle'] = n_workers * deadline - sum(shares.values())
+    return shares
+
+def sync_rounds_utilization(spans, n_workers):
+    """Fraction of worker time in trials if they had run in rounds.
+
+    Defined in :numref:`sec_rs_async`"""
+    # Rounds of n_workers trials that reported, in the order of their ids,
+    # each as long as its slowest trial (launch to report); None if there
+    # is no complete round
+    lengths = [s.report - s.launch for s in
+               sorted(spans, key=lambda s: s.trial_id) if s.report is not None]
+    lengths = lengths[:len(lengths) // n_workers * n_workers]
+    if not lengths:
+        return None
+    rounds = [lengths[i:i + n_workers]
+              for i in range(0, len(lengths), n_workers)]
+    return sum(lengths) / sum(n_workers * max(r) for r in rounds)
+
+def plot_worker_timeline(spans, n_workers, deadline):
+    """One row per worker with the parts of each trial's life.
+
+    Defined in :numref:`sec_rs_async`"""
+    d2l.set_figsize((6, 0.8 + 0.45 * n_workers))
+    ax = d2l.plt.gca()
+    for s in spans:
+        if s.report is None:  # still running at the deadline
+            ax.barh(s.worker, deadline - s.launch, left=s.launch,
+                    color='none', edgecolor='gray', hatch='//')
+            continue
+        end = deadline if s.end is None else min(s.end, deadline)
+        ax.barh(s.worker, s.begin - s.launch, left=s.launch, color='C1',
+                alpha=0.5)
+        ax.barh(s.worker, s.report - s.begin, left=s.begin, color='C0')
+        ax.barh(s.worker, end - s.report, left=s.report, color='C7',
+                alpha=0.5)
+        ax.text((s.begin + s.report) / 2, s.worker, str(s.trial_id),
+                ha='center', va='center', color='white')
+    ax.axvline(deadline, color='k', linestyle='--')
+    ax.set_yticks(range(n_workers), [f'worker {w}' for w in range(n_workers)])
+    ax.invert_yaxis()
+    ax.set_xlim(0, deadline * 1.02)
+    ax.set_xlabel('wall-clock time (seconds)')
+    patch = d2l.matplotlib.patches.Patch
+    ax.legend(handles=[
+        patch(color='C1', alpha=0.5, label='start-up'),
+        patch(color='C0', label='data and training'),
+        patch(color='C7', alpha=0.5, label='after the report'),
+        patch(facecolor='none', edgecolor='gray', hatch='//',
+              label='cut off')],
+        loc='upper center', bbox_to_anchor=(0.5, -0.45), ncol=4,
+        frameon=False)
 
 def rung_levels(r_min, r_max, eta):
     """r_min * eta**k for k < K, then r_max (K as in the text).
@@ -305,10 +453,19 @@ class SuccessiveHalvingScheduler(d2l.HPOScheduler):
         self.queue = []       # configurations promoted to this rung, best first
         self.handed_out = []  # configurations suggested at this rung
         self.results = []     # (error, position in handed_out, configuration)
+    
+
+    def rung_size(self):
+        """Number of evaluations at the current rung.
+    
+        Defined in :numref:`sec_mf_hpo`"""
+        if self.rung == 0:
+            return self.num_trials[0]
+        return len(self.handed_out) + len(self.queue)  # all promoted ones
 
     def suggest(self):
         """Defined in :numref:`sec_mf_hpo`"""
-        if len(self.handed_out) == self.num_trials[self.rung]:
+        if len(self.handed_out) == self.rung_size():
             return None  # wait until all results of this rung are in
         if self.rung == 0:
             config = dict(self.searcher.sample_configuration())
@@ -325,15 +482,18 @@ class SuccessiveHalvingScheduler(d2l.HPOScheduler):
         position = next(i for i, c in enumerate(self.handed_out)
                         if c == config and i not in reported)
         self.results.append((error, position, config))
-        if len(self.results) < self.num_trials[self.rung]:
+        if len(self.results) < self.rung_size():
             return
-        if self.rung == self.K:  # the top rung is complete: a new round starts
+        if self.rung < self.K:  # failures are neither ranked nor promoted
+            ranked = sorted((result for result in self.results
+                             if not d2l.is_failure(result[0])),
+                            key=lambda result: result[:2])
+            num_promoted = self.num_trials[self.rung + 1]
+            self.queue = [promoted for _, _, promoted in ranked[:num_promoted]]
+        if self.rung == self.K or not self.queue:  # the round is over
             self.rounds_completed += 1
             self.start_round()
             return
-        ranked = sorted(self.results, key=lambda result: result[:2])
-        num_promoted = self.num_trials[self.rung + 1]
-        self.queue = [promoted for _, _, promoted in ranked[:num_promoted]]
         self.rung += 1
         self.handed_out, self.results = [], []
 
@@ -375,64 +535,52 @@ class HyperbandScheduler(d2l.HPOScheduler):
 
 class LearningCurves:
     """Validation errors and epoch times recorded for configurations."""
-    # errors[i, t]: validation error of configs[i] after epoch t + 1,
-    # seconds[i, t]: how long that epoch took
     def __init__(self, configs, errors, seconds, dataset=''):
-        """Defined in :numref:`sec_sh_async`"""
+        """Defined in :numref:`sec_asha_scratch`"""
         self.configs = [dict(config) for config in configs]
+        # errors[i, t]: validation error of configs[i] after epoch t + 1,
+        # seconds[i, t]: how long that epoch took
         self.errors = np.asarray(errors, dtype=float)
         self.seconds = np.asarray(seconds, dtype=float)
-        self.dataset = dataset
-        self.max_epochs = self.errors.shape[1]
-        self.rows = {self.key(config): i
-                     for i, config in enumerate(self.configs)}
+        self.dataset, self.max_epochs = dataset, self.errors.shape[1]
+        self.rows = {self.key(c): i for i, c in enumerate(self.configs)}
 
     @staticmethod
-    def key(config):
-        """The hyperparameters of `config`, without 'max_epochs'."""
+    def key(config):  # the hyperparameters, without 'max_epochs'
         return tuple(sorted((name, value) for name, value in config.items()
                             if name != 'max_epochs'))
 
     def row(self, config):
-        """The index of the configuration `config` in the table."""
-        if self.key(config) not in self.rows:
-            raise KeyError(f'{config} has no recorded learning curve')
+        """The index of `config` in the table (KeyError if it has none)."""
         return self.rows[self.key(config)]
 
 def load_learning_curves(name='lenet_learning_curves.csv'):
     """Read a table of learning curves from d2l/data (or from a path).
 
-    Defined in :numref:`sec_sh_async`"""
+    Defined in :numref:`sec_asha_scratch`"""
     path = name if os.path.exists(name) else os.path.join(
         os.path.dirname(d2l.__file__), 'data', name)
-    dataset, lines = '', []
     with open(path) as f:
-        for line in f:
-            if line.startswith('# dataset:'):
-                dataset = line.split(':', 1)[1].strip()
-            elif line.strip() and not line.startswith('#'):
-                lines.append(line.strip().split(','))
-    header, configs, errors, seconds = lines[0], {}, {}, {}
+        lines = [line.strip() for line in f if line.strip()]
+    dataset = ''.join(line.split(':', 1)[1].strip() for line in lines
+                      if line.startswith('# dataset:'))
+    header, *values = [line.split(',') for line in lines if line[0] != '#']
+    rows = sorted((dict(zip(header, v)) for v in values),
+                  key=lambda row: (int(row['config_id']), int(row['epoch'])))
     names = [name for name in header if name not in (
         'config_id', 'epoch', 'validation_error', 'epoch_seconds')]
-    for values in lines[1:]:
-        row = dict(zip(header, values))
-        i, epoch = int(row['config_id']), int(row['epoch'])
-        configs[i] = {name: int(row[name]) if row[name].isdigit()
-                      else float(row[name]) for name in names}
-        errors.setdefault(i, {})[epoch] = float(row['validation_error'])
-        seconds.setdefault(i, {})[epoch] = float(row['epoch_seconds'])
-    ids = sorted(configs)
-    epochs = sorted(errors[ids[0]])
-    return LearningCurves([configs[i] for i in ids],
-                          [[errors[i][t] for t in epochs] for i in ids],
-                          [[seconds[i][t] for t in epochs] for i in ids],
-                          dataset)
+    configs = {row['config_id']: {name: int(row[name]) if row[name].isdigit()
+                                  else float(row[name]) for name in names}
+               for row in rows}
+    column = lambda name: np.array([float(row[name]) for row in rows]
+                                   ).reshape(len(configs), -1)
+    return LearningCurves(list(configs.values()), column('validation_error'),
+                          column('epoch_seconds'), dataset)
 
 class TableSearcher(d2l.HPOSearcher):
     """Random search over the configurations of a `LearningCurves` table.
 
-    Defined in :numref:`sec_sh_async`"""
+    Defined in :numref:`sec_asha_scratch`"""
     def __init__(self, curves, seed=0):
         self.save_hyperparameters()
         self.rng = random.Random(seed)
@@ -447,7 +595,7 @@ class TableSearcher(d2l.HPOSearcher):
 class PromotionASHAScheduler(d2l.HPOScheduler):
     """Asynchronous successive halving, promotion type.
 
-    Defined in :numref:`sec_sh_async`"""
+    Defined in :numref:`sec_asha_scratch`"""
     def __init__(self, searcher, eta, r_min, r_max):
         self.save_hyperparameters()
         self.rung_levels = d2l.rung_levels(r_min, r_max, eta)
@@ -457,7 +605,7 @@ class PromotionASHAScheduler(d2l.HPOScheduler):
     def promotable(self):
         """(entry, next rung level) of a configuration to promote, or None.
     
-        Defined in :numref:`sec_sh_async`"""
+        Defined in :numref:`sec_asha_scratch`"""
         for r, r_next in reversed(list(zip(self.rung_levels[:-1],
                                            self.rung_levels[1:]))):
             entries = self.rungs[r]
@@ -468,7 +616,7 @@ class PromotionASHAScheduler(d2l.HPOScheduler):
         return None
 
     def suggest(self):
-        """Defined in :numref:`sec_sh_async`"""
+        """Defined in :numref:`sec_asha_scratch`"""
         found = self.promotable()
         if found is None:  # nothing to promote: start a new configuration
             config = self.searcher.sample_configuration()
@@ -479,17 +627,18 @@ class PromotionASHAScheduler(d2l.HPOScheduler):
     
 
     def update(self, config, error, info=None):
-        """Defined in :numref:`sec_sh_async`"""
+        """Defined in :numref:`sec_asha_scratch`"""
         hyperparameters = {name: value for name, value in config.items()
                            if name != 'max_epochs'}
-        self.rungs[config['max_epochs']].append(
-            {'config': hyperparameters, 'error': error, 'promoted': False})
+        if not d2l.is_failure(error):  # a failed trial is never recorded
+            self.rungs[config['max_epochs']].append(
+                {'config': hyperparameters, 'error': error, 'promoted': False})
         self.searcher.update(config, error, info)
 
 class StoppingASHAScheduler(d2l.HPOScheduler):
     """Asynchronous successive halving, stopping type.
 
-    Defined in :numref:`sec_sh_async`"""
+    Defined in :numref:`sec_asha_scratch`"""
     def __init__(self, searcher, eta, r_min, r_max):
         self.save_hyperparameters()
         # Decisions are made at the rung levels below r_max
@@ -505,10 +654,12 @@ class StoppingASHAScheduler(d2l.HPOScheduler):
         """Called after every epoch: True if the trial should stop."""
         if epoch not in self.rungs:
             return False
+        if d2l.is_failure(error):  # stopped, and never recorded
+            return True
         recorded = self.rungs[epoch]
-        rank = 1 + sum(other <= error for other in recorded)
         recorded.append(error)
-        return rank > len(recorded) / self.eta
+        better = sum(other < error for other in recorded)
+        return better > len(recorded) / self.eta
 
     def update(self, config, error, info=None):
         self.searcher.update(config, error, info)
@@ -516,13 +667,15 @@ class StoppingASHAScheduler(d2l.HPOScheduler):
 class SimulationTrace:
     """The outcome of a simulated experiment."""
     def __init__(self, n_workers, max_time):
-        """Defined in :numref:`sec_sh_async`"""
+        """Defined in :numref:`sec_asha_scratch`"""
         self.n_workers, self.max_time = n_workers, max_time
         self.times, self.best_errors = [], []  # whenever the best improved
         self.busy = [0.0] * n_workers  # seconds each worker spent training
         self.n_jobs = self.n_trials = 0
 
     def record(self, time, error):
+        if d2l.is_failure(error):  # a failure is never the best so far
+            return
         if not self.best_errors or error < self.best_errors[-1]:
             self.times.append(time)
             self.best_errors.append(error)
@@ -548,7 +701,7 @@ class SimulationTrace:
 class Simulator(d2l.HyperParameters):
     """Simulated workers that replay recorded learning curves.
 
-    Defined in :numref:`sec_sh_async`"""
+    Defined in :numref:`sec_asha_scratch`"""
     def __init__(self, curves, n_workers, max_time):
         self.save_hyperparameters()
 
@@ -572,7 +725,7 @@ class Simulator(d2l.HyperParameters):
         return self.trace
 
     def assign_jobs(self):
-        """Defined in :numref:`sec_sh_async`"""
+        """Defined in :numref:`sec_asha_scratch`"""
         for worker, job in enumerate(self.jobs):
             if job is None:
                 config = self.scheduler.suggest()
@@ -582,7 +735,7 @@ class Simulator(d2l.HyperParameters):
     
 
     def start_job(self, worker, config):
-        """Defined in :numref:`sec_sh_async`"""
+        """Defined in :numref:`sec_asha_scratch`"""
         row = self.curves.row(config)
         max_epochs = config.get('max_epochs', self.curves.max_epochs)
         epoch = self.checkpoints.get(row, 0)
@@ -596,7 +749,7 @@ class Simulator(d2l.HyperParameters):
             'end': self.time + self.curves.seconds[row, epoch]}
 
     def finish_epoch(self, worker):
-        """Defined in :numref:`sec_sh_async`"""
+        """Defined in :numref:`sec_asha_scratch`"""
         job = self.jobs[worker]
         row, epoch = job['row'], job['epoch'] + 1
         self.trace.busy[worker] += self.time - job['start']
@@ -614,6 +767,52 @@ class Simulator(d2l.HyperParameters):
         else:
             job.update(epoch=epoch, start=self.time,
                        end=self.time + self.curves.seconds[row, epoch])
+
+class SyneTuneScheduler(d2l.HPOScheduler):
+    """A Syne Tune scheduler on the rows of a `LearningCurves` table.
+
+    Defined in :numref:`sec_asha_scratch`"""
+    def __init__(self, searcher, make_scheduler, n_points):
+        from syne_tune.config_space import randint
+        self.curves = searcher.curves
+        # make_scheduler(space, points) must create a scheduler for the metric
+        # 'validation_error' and time_attr 'epoch' that tries `points` first
+        points = [{'row': self.curves.row(searcher.sample_configuration())}
+                  for _ in range(n_points)]
+        space = {'row': randint(0, len(self.curves.configs) - 1)}
+        self.scheduler = make_scheduler(space, points)
+        self.trials = {}  # id of the job of a running trial -> the trial
+        self.n_trials = 0
+
+    def suggest(self):
+        import datetime
+        from syne_tune.backend.trial_status import Trial
+        suggestion = self.scheduler.suggest()
+        if suggestion is None:
+            return None
+        trial = Trial(trial_id=self.n_trials, config=suggestion.config,
+                      creation_time=datetime.datetime.now())
+        self.n_trials += 1
+        self.scheduler.on_trial_add(trial)
+        job = dict(self.curves.configs[suggestion.config['row']],
+                   max_epochs=self.curves.max_epochs)
+        self.trials[id(job)] = trial
+        return job
+
+    def should_stop(self, config, epoch, error):
+        trial = self.trials[id(config)]
+        result = {'epoch': epoch, 'validation_error': error}
+        if self.scheduler.on_trial_result(trial, result) == 'STOP':
+            self.scheduler.on_trial_remove(trial)
+            self.trials[id(config)] = None
+            return True
+        return False
+
+    def update(self, config, error, info=None):
+        trial = self.trials.pop(id(config))
+        if trial is not None:  # the trial ran to its end without a STOP
+            self.scheduler.on_trial_complete(trial, {
+                'epoch': config['max_epochs'], 'validation_error': error})
 
 def ray_tune_report(epoch, error):
     """Pass a report(epoch, error) of hpo_objective on to Ray Tune.

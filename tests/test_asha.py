@@ -1,4 +1,8 @@
-"""Promotion-type and stopping-type ASHA of sh-async.md (d2l.hpo)."""
+"""Promotion-type and stopping-type ASHA of asha-scratch.md (d2l.hpo): the
+rules, their agreement with Syne Tune 0.16's ASHA, and failed trials (NaN,
++-inf results, d2l.is_failure)."""
+import datetime
+import math
 import random
 
 import pytest
@@ -158,9 +162,10 @@ def test_stopping_rule_on_a_sequence():
     scheduler = stopping()
     decisions = [scheduler.should_stop({'trial': i}, 1, error)
                  for i, error in enumerate([0.5, 0.4, 0.6, 0.3, 0.45])]
-    # n=1: rank 1 > 1/2 stop; n=2: rank 1 <= 1 go; n=3: rank 3 > 1.5 stop;
-    # n=4: rank 1 <= 2 go; n=5: rank 3 > 2.5 stop.
-    assert decisions == [True, False, True, False, True]
+    # A trial continues iff at most n/eta recorded errors (its own counted in
+    # n) are strictly smaller: n=1: 0 smaller, go; n=2: 0, go; n=3: 2 > 1.5,
+    # stop; n=4: 0, go; n=5: 2 <= 2.5, go.
+    assert decisions == [False, False, True, False, False]
     assert scheduler.rungs[1] == [0.5, 0.4, 0.6, 0.3, 0.45]
 
 
@@ -168,15 +173,31 @@ def test_stopping_rule_eta_3():
     scheduler = stopping(eta=3, r_max=9)
     errors = [0.5, 0.2, 0.3, 0.1, 0.6, 0.25]
     decisions = [scheduler.should_stop({}, 1, e) for e in errors]
-    # ranks 1, 1, 2, 1, 5, 3 against n/3 = 1/3, 2/3, 1, 4/3, 5/3, 2
-    assert decisions == [True, True, True, False, True, True]
+    # smaller errors 0, 0, 1, 0, 4, 2 against n/3 = 1/3, 2/3, 1, 4/3, 5/3, 2
+    assert decisions == [False, False, False, False, True, False]
 
 
-def test_stopping_ties_count_earlier_results_as_better():
+def test_first_result_at_every_rung_continues():
     scheduler = stopping()
-    assert scheduler.should_stop({}, 1, 0.5)       # n = 1
-    assert scheduler.should_stop({}, 1, 0.5)       # rank 2 of 2
-    assert not scheduler.should_stop({}, 1, 0.4)   # rank 1 of 3
+    for r in (1, 2, 4):
+        assert not scheduler.should_stop({'trial': 0}, r, 0.99)
+    # with eta = 2 the second one continues too, however bad
+    for r in (1, 2, 4):
+        assert not scheduler.should_stop({'trial': 1}, r, 1.0)
+    assert scheduler.should_stop({'trial': 2}, 1, 1.5)  # 2 smaller > 3/2
+
+
+def test_stopping_ties_count_in_favor_of_the_new_error():
+    scheduler = stopping()
+    assert not any(scheduler.should_stop({}, 1, 0.5) for _ in range(5))
+    scheduler = stopping()
+    for error in (0.1, 0.2):
+        assert not scheduler.should_stop({}, 1, error)
+    assert not scheduler.should_stop({}, 1, 0.2)   # 1 smaller <= 3/2
+    scheduler = stopping()
+    for error in (0.1, 0.1):
+        assert not scheduler.should_stop({}, 1, error)
+    assert scheduler.should_stop({}, 1, 0.2)       # 2 smaller > 3/2
 
 
 def test_stopping_only_at_rung_levels_and_per_rung():
@@ -198,7 +219,7 @@ def test_stopping_update_goes_to_searcher():
     assert scheduler.searcher.updates == [(config, 0.3)]
 
 
-# ------------------------------------------------------ agreement of both
+# --------------------------------------------- the two variants compared
 
 def reach_second_rung(errors, eta):
     """Trials that reach the second rung level in each variant with one
@@ -227,23 +248,17 @@ def top(errors, m, eta):
     return set(order[:int(m / eta)])
 
 
-@pytest.mark.parametrize('eta', [2, 3])
-def test_agree_on_improving_sequences(eta):
-    errors = [1 - 0.05 * i for i in range(12)]
-    promoted, continued = reach_second_rung(errors, eta)
-    assert promoted == continued
-    assert promoted == {i for i in range(12) if (i + 1) // eta >= 1}
-
-
-def test_disagree_when_a_trial_climbs_later():
-    promoted, continued = reach_second_rung([0.4, 0.9, 0.8, 0.7, 0.6, 0.5], 2)
-    assert promoted == {0, 3, 4, 5}
-    assert continued == {3, 4, 5}
+def test_the_examples_of_the_section():
+    # second_rung('first is worst', ...) and ('late climber', ...)
+    assert reach_second_rung([0.9, 0.4, 0.5, 0.6, 0.7, 0.8], 2) == (
+        {1, 2, 3}, {0, 1, 2, 3})
+    assert reach_second_rung([0.1, 0.2, 0.5, 0.6, 0.7, 0.8], 2) == (
+        {0, 1, 2}, {0, 1})
 
 
 @pytest.mark.parametrize('eta', [2, 3])
 @pytest.mark.parametrize('seed', range(20))
-def test_agreement_exactly_when_nothing_climbs(eta, seed):
+def test_decisions_of_both_variants_with_one_worker(eta, seed):
     rng = random.Random(seed)
     errors = [round(rng.random(), 1) for _ in range(rng.randint(1, 25))]
     promoted, continued = reach_second_rung(errors, eta)
@@ -251,10 +266,211 @@ def test_agreement_exactly_when_nothing_climbs(eta, seed):
     # Promotion with one worker: every trial that was ever in the top.
     assert promoted == set().union(*(top(errors, m, eta)
                                      for m in range(1, n + 1)))
-    # Stopping: a trial continues iff it is in the top on arrival.
+    # Stopping: at most m/eta of the first m errors are smaller than the m-th.
     assert continued == {m - 1 for m in range(1, n + 1)
-                         if m - 1 in top(errors, m, eta)}
-    assert continued <= promoted
-    nothing_climbs = all(top(errors, m, eta) <= continued
-                         for m in range(1, n + 1))
-    assert (promoted == continued) == nothing_climbs
+                         if sum(e < errors[m - 1] for e in errors[:m])
+                         <= m / eta}
+    # A trial in the top on arrival is promoted at once and also continued;
+    # the stopping variant continues the first trial in any case.
+    on_arrival = {m - 1 for m in range(1, n + 1)
+                  if m - 1 in top(errors, m, eta)}
+    assert on_arrival <= promoted & continued
+    assert 0 in continued
+
+
+# ------------------------------------- agreement with Syne Tune's ASHA
+# Syne Tune 0.16's ASHA, driven as its Tuner drives it, and the book's
+# StoppingASHAScheduler get the same reports: several trials interleaved,
+# integer epochs, errors with ties. Every decision below max_t must agree;
+# at max_t Syne Tune answers STOP, and the book's scheduler, which decides
+# only at the rung levels below r_max, lets the trial end there. r_max is a
+# power of eta, so that both use the same rung levels (Syne Tune keeps
+# r_min * eta**K below r_max where d2l.rung_levels jumps to r_max).
+
+def syne_tune_asha(eta, max_t, seed):
+    from syne_tune.config_space import randint
+    from syne_tune.optimizer.baselines import ASHA
+    return ASHA({'trial': randint(0, 10 ** 6)}, metric='error',
+                do_minimize=True, time_attr='epoch', max_t=max_t,
+                grace_period=1, reduction_factor=eta, random_seed=seed)
+
+
+def report_streams(eta, max_t, seed, n_trials=60):
+    """Yield (book's decision, Syne Tune's decision, epoch) for a random,
+    interleaved stream of reports."""
+    pytest.importorskip('syne_tune')
+    from syne_tune.backend.trial_status import Trial
+    rng = random.Random(seed)
+    ours = d2l.StoppingASHAScheduler(None, eta, 1, max_t)
+    theirs = syne_tune_asha(eta, max_t, seed)
+    running, started = {}, 0  # trial id -> [Syne Tune trial, next epoch]
+    while started < n_trials or running:
+        if started < n_trials and (not running or rng.random() < 0.3):
+            trial = Trial(trial_id=started, config={'trial': started},
+                          creation_time=datetime.datetime(2000, 1, 1))
+            theirs.on_trial_add(trial)
+            running[started] = [trial, 1]
+            started += 1
+            continue
+        trial_id = rng.choice(sorted(running))
+        trial, epoch = running[trial_id]
+        error = round(rng.random(), rng.choice([1, 2, 3]))
+        stop = ours.should_stop({'trial': trial_id}, epoch, error)
+        decision = theirs.on_trial_result(
+            trial, {'epoch': epoch, 'error': error})
+        yield stop, decision, epoch
+        if decision == 'STOP':
+            theirs.on_trial_remove(trial)
+            del running[trial_id]
+        else:
+            running[trial_id][1] += 1
+
+
+@pytest.mark.parametrize('eta, max_t', [(2, 8), (3, 9)])
+@pytest.mark.parametrize('seed', range(8))
+def test_stopping_asha_agrees_with_syne_tune(eta, max_t, seed):
+    decisions = list(report_streams(eta, max_t, seed))
+    below = [(stop, decision) for stop, decision, epoch in decisions
+             if epoch < max_t]
+    assert all(stop == (decision == 'STOP') for stop, decision in below)
+    assert all(decision == 'STOP' and not stop
+               for stop, decision, epoch in decisions if epoch == max_t)
+    # Not a trivial agreement: both decisions occur, at several rungs.
+    assert {stop for stop, _ in below} == {True, False}
+    assert len({epoch for stop, _, epoch in decisions if stop}) >= 2
+
+
+def test_simulated_runs_identical_to_syne_tunes_asha():
+    pytest.importorskip('syne_tune')
+    table = d2l.load_learning_curves()
+    max_time = 8 * table.seconds.sum(axis=1).mean()
+    simulator = d2l.Simulator(table, 4, max_time)
+    n_points = 4 * (int(max_time / table.seconds.min()) + 1)
+
+    def make(space, points):
+        from syne_tune.optimizer.baselines import ASHA
+        return ASHA(space, metric='validation_error', do_minimize=True,
+                    time_attr='epoch', max_t=8, grace_period=1,
+                    reduction_factor=2, points_to_evaluate=points,
+                    random_seed=0)
+
+    for seed in range(3):
+        ours = simulator.run(d2l.StoppingASHAScheduler(
+            d2l.TableSearcher(table, seed), 2, 1, 8))
+        theirs = simulator.run(d2l.SyneTuneScheduler(
+            d2l.TableSearcher(table, seed), make, n_points))
+        assert (ours.times, ours.best_errors, ours.busy, ours.n_jobs,
+                ours.n_trials) == (theirs.times, theirs.best_errors,
+                                   theirs.busy, theirs.n_jobs,
+                                   theirs.n_trials)
+        assert ours.n_trials > 40  # trials were stopped
+
+
+# ------------------------------------------------------------ failures
+# A NaN or infinite error (d2l.is_failure) is never recorded at a rung, so it
+# is never promoted, the stopping variant stops the trial at the first rung
+# level it reaches, and the finite results are ranked as if it were absent.
+
+FAILURES = [math.nan, math.inf, -math.inf]
+FINITE = [0.5, 0.3, 0.4, 0.2]
+
+
+class IdSearcher(d2l.HPOSearcher):
+    """Hands out {'trial': i} for the given ids; IndexError when used up."""
+
+    def __init__(self, ids):
+        self.configs = [{'trial': i} for i in ids]
+
+    def sample_configuration(self):
+        return self.configs.pop(0)
+
+
+def with_failure(errors, position, failure):
+    """errors with `failure` inserted at `position`; the trial ids."""
+    errors = errors[:position] + [failure] + errors[position:]
+    return errors, list(range(len(errors)))
+
+
+def one_worker_promotion(ids, error_of, eta):
+    """Run promotion-type ASHA with one worker until the searcher is used
+    up; the rungs as (trial, error, promoted) lists."""
+    scheduler = d2l.PromotionASHAScheduler(IdSearcher(ids), eta, 1, eta ** 2)
+    try:
+        while True:
+            config = scheduler.suggest()
+            scheduler.update(config, error_of[config['trial']])
+    except IndexError:
+        pass
+    return {r: [(e['config']['trial'], e['error'], e['promoted'])
+                for e in entries] for r, entries in scheduler.rungs.items()}
+
+
+@pytest.mark.parametrize('eta', [2, 3])
+@pytest.mark.parametrize('position', [0, 2, 4])  # first, middle, last
+@pytest.mark.parametrize('failure', FAILURES, ids=str)
+def test_promotion_ignores_a_failed_result(eta, position, failure):
+    errors, ids = with_failure(FINITE, position, failure)
+    error_of = dict(zip(ids, errors))
+    rungs = one_worker_promotion(ids, error_of, eta)
+    absent = one_worker_promotion(
+        [i for i in ids if i != position], error_of, eta)
+    assert rungs == absent  # never recorded, the others ranked as before
+    assert all(trial != position for entries in rungs.values()
+               for trial, _, _ in entries)
+
+
+@pytest.mark.parametrize('failure', FAILURES, ids=str)
+def test_promotion_ignores_a_failure_at_a_higher_rung(failure):
+    scheduler = promotion()
+    jobs = [scheduler.suggest() for _ in range(5)]
+    for job, error in zip(jobs, [0.1, 0.2, 0.3, 0.4, 0.5]):
+        scheduler.update(job, error)
+    # the top 2 of rung 1 are promoted to rung 2, one of them fails there
+    promoted = [scheduler.suggest(), scheduler.suggest()]
+    assert [job['trial'] for job in promoted] == [0, 1]
+    scheduler.update(promoted[0], failure)
+    scheduler.update(promoted[1], 0.15)
+    assert [e['config'] for e in scheduler.rungs[2]] == [{'trial': 1}]
+    # rung 2 holds one result: nothing goes on to rung 4, a new trial starts
+    assert scheduler.suggest() == {'trial': 5, 'max_epochs': 1}
+    # the searcher heard the failure
+    assert scheduler.searcher.updates[-2][1] is failure
+
+
+def stopping_decisions(errors, eta=2, r=1):
+    scheduler = stopping(eta=eta, r_max=eta ** 3)
+    return [scheduler.should_stop({'trial': i}, r, error)
+            for i, error in enumerate(errors)], scheduler
+
+
+@pytest.mark.parametrize('eta', [2, 3])
+@pytest.mark.parametrize('position', [0, 2, 4])
+@pytest.mark.parametrize('failure', FAILURES, ids=str)
+def test_stopping_stops_a_failure_and_ranks_as_if_absent(eta, position,
+                                                         failure):
+    errors, _ = with_failure(FINITE, position, failure)
+    decisions, scheduler = stopping_decisions(errors, eta)
+    expected, clean = stopping_decisions(FINITE, eta)
+    assert decisions[position] is True
+    assert decisions[:position] + decisions[position + 1:] == expected
+    assert scheduler.rungs == clean.rungs
+
+
+@pytest.mark.parametrize('failure', FAILURES, ids=str)
+def test_stopping_decides_about_a_failure_at_its_next_rung_level(failure):
+    scheduler = stopping()
+    config = {'trial': 0}
+    assert not scheduler.should_stop(config, 1, 0.5)
+    assert not scheduler.should_stop(config, 2, 0.4)
+    # epoch 3 is no rung level: no decision, even on a failure
+    assert not scheduler.should_stop(config, 3, failure)
+    assert scheduler.should_stop(config, 4, failure)  # first decision: stop
+    assert scheduler.rungs == {1: [0.5], 2: [0.4], 4: []}
+
+
+@pytest.mark.parametrize('failure', FAILURES, ids=str)
+def test_a_failed_first_result_leaves_the_rung_empty(failure):
+    decisions, scheduler = stopping_decisions([failure, 0.9, 0.1])
+    # the first finite result is then the first at the rung: it continues
+    assert decisions == [True, False, False]
+    assert scheduler.rungs[1] == [0.9, 0.1]

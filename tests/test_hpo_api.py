@@ -226,7 +226,8 @@ def test_tuner_records_every_trial():
     assert len(tuner.cumulative_runtime) == 25
     assert tuner.records[0]['config']['learning_rate'] == 0.5  # initial
     for record in tuner.records:
-        assert set(record) == {'config', 'error', 'runtime'}
+        assert set(record) == {'config', 'error', 'runtime', 'status'}
+        assert record['status'] == 'completed'
         assert record['error'] == quadratic(**record['config'])
         assert record['runtime'] >= 0
     # The searcher was told about every result, in order.
@@ -268,6 +269,22 @@ def test_bookkeeping_by_hand():
     assert tuner.cumulative_runtime == [2.0, 3.0, 7.0, 8.0]
     # Ties keep the earlier configuration.
     assert tuner.incumbent == {'trial': 2} and tuner.incumbent_error == 0.3
+
+
+def test_bookkeeping_ignores_failures_for_the_incumbent():
+    tuner = hpo.HPOTuner(scheduler=None, objective=None)
+    for i, error in enumerate([math.nan, -math.inf, 0.4, math.inf,
+                               math.nan, 0.2]):
+        tuner.bookkeeping({'trial': i}, error, 1.0)
+    assert tuner.incumbent_trajectory == [math.inf, math.inf, 0.4, 0.4,
+                                          0.4, 0.2]
+    assert tuner.incumbent == {'trial': 5}
+    tuner.bookkeeping({'trial': 6}, math.nan, 1.0, 'ValueError: boom')
+    assert tuner.records[-1]['status'] == 'failed'
+    assert tuner.records[-1]['exception'] == 'ValueError: boom'
+    assert tuner.records[0]['status'] == 'completed'  # NaN, but no crash
+    assert 'exception' not in tuner.records[0]
+    assert tuner.incumbent_error == 0.2
 
 
 def test_recorded_configs_are_copies():

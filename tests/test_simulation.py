@@ -1,5 +1,5 @@
 """The learning-curve table, its searcher and the event-driven simulator of
-sh-async.md (d2l.hpo)."""
+asha-scratch.md (d2l.hpo), with failed results (NaN, +-inf)."""
 import math
 import os
 
@@ -210,6 +210,82 @@ def test_trace_queries():
     assert best[1:].tolist() == [0.5, 0.5, 0.4, 0.4]
     assert trace.time_to_reach(0.45) == 3.0
     assert trace.time_to_reach(0.3) == math.inf
+
+
+# ------------------------------------------------------------ failures
+
+@pytest.mark.parametrize('failure', [math.nan, math.inf, -math.inf], ids=str)
+@pytest.mark.parametrize('position', [0, 2, 4])  # first, middle, last
+def test_a_failure_is_never_the_best_so_far(failure, position):
+    errors = [0.5, 0.6, 0.4, 0.45]
+    errors = errors[:position] + [failure] + errors[position:]
+    trace = d2l.SimulationTrace(n_workers=1, max_time=10)
+    for time, error in enumerate(errors, 1):
+        trace.record(float(time), error)
+    clean = d2l.SimulationTrace(n_workers=1, max_time=10)
+    for time, error in enumerate(errors, 1):
+        if math.isfinite(error):
+            clean.record(float(time), error)
+    assert trace.best_errors == clean.best_errors == [0.5, 0.4]
+    assert trace.times == clean.times
+    assert trace.time_to_reach(0.45) == clean.time_to_reach(0.45)
+
+
+def failing_table():
+    """Configuration 0 diverges (NaN from epoch 1 on), 1 turns to inf at
+    epoch 3, the others learn; 8 epochs of 1 s each."""
+    errors = [[math.nan] * 8, [0.3, 0.2] + [math.inf] * 6] + [
+        [0.5 - 0.05 * i - 0.01 * t for t in range(8)] for i in range(6)]
+    return tiny_table(errors, [[1.0] * 8] * len(errors))
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_simulated_schedulers_with_failing_configurations(seed):
+    curves = failing_table()
+    simulator = d2l.Simulator(curves, n_workers=2, max_time=400)
+    searcher = lambda: d2l.TableSearcher(curves, seed)
+    for scheduler in (d2l.PromotionASHAScheduler(searcher(), 2, 1, 8),
+                      d2l.StoppingASHAScheduler(searcher(), 2, 1, 8),
+                      d2l.BasicScheduler(searcher())):
+        trace = simulator.run(scheduler)
+        assert trace.best_errors and all(
+            math.isfinite(e) for e in trace.best_errors)
+        assert trace.best_errors[-1] <= 0.18
+    # Promotion: configuration 0 is never recorded at a rung, configuration
+    # 1 never gets beyond rung 2 (its error at rung 4 is inf).
+    promotion = d2l.PromotionASHAScheduler(searcher(), 2, 1, 8)
+    simulator.run(promotion)
+    rows = {r: [curves.row(e['config']) for e in entries]
+            for r, entries in promotion.rungs.items()}
+    assert all(0 not in found for found in rows.values())
+    assert 1 not in rows[4] + rows[8]
+
+
+def test_stopping_ends_a_failed_trial_at_its_next_rung_level():
+    curves = failing_table()
+    scheduler = d2l.StoppingASHAScheduler(
+        d2l.TableSearcher(curves, 0), 2, 1, 8)
+    log = []
+    should_stop = scheduler.should_stop
+
+    def logged(config, epoch, error):
+        stop = should_stop(config, epoch, error)
+        log.append((curves.row(config), epoch, stop))
+        return stop
+
+    scheduler.should_stop = logged
+    d2l.Simulator(curves, 1, max_time=200).run(scheduler)
+    # Each configuration is drawn several times. Configuration 0 (NaN from
+    # epoch 1 on) is stopped at rung level 1 every time.
+    zero = [(e, s) for row, e, s in log if row == 0]
+    assert zero and set(zero) == {(1, True)}
+    # Configuration 1 turns to inf at epoch 3, between the rung levels 2 and
+    # 4: it is stopped at epoch 4, not earlier and not later.
+    one = [(e, s) for row, e, s in log if row == 1]
+    assert (3, False) in one and (4, True) in one
+    assert (3, True) not in one and (4, False) not in one
+    assert max(e for e, _ in one) == 4
+    assert all(math.isfinite(e) for r in scheduler.rungs.values() for e in r)
 
 
 # ----------------------------------------------- runs on the real table
