@@ -20,24 +20,11 @@ import textwrap
 import pytest
 
 from d2l import hpo
+from fake_searchers import CountingSearcher
 
 SH = hpo.SuccessiveHalvingScheduler
 HB = hpo.HyperbandScheduler
 FAILURES = [math.nan, math.inf, -math.inf]
-
-
-class CountingSearcher:
-    """Hands out {'id': 0}, {'id': 1}, ... and records every update."""
-
-    def __init__(self):
-        self.ids = itertools.count()
-        self.updates = []
-
-    def sample_configuration(self):
-        return {'id': next(self.ids)}
-
-    def update(self, config, error, additional_info=None):
-        self.updates.append((dict(config), error, additional_info))
 
 
 def finite_error(config_id, epochs):

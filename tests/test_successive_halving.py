@@ -2,29 +2,15 @@
 (chapter_hyperparameter_optimization/sh-intro.md), tested on made-up
 errors: no network is trained here."""
 import collections
-import itertools
 import random
 
 import pytest
 
 from d2l import hpo
+from fake_searchers import CountingSearcher
 
 SH = hpo.SuccessiveHalvingScheduler
 HB = hpo.HyperbandScheduler
-
-
-class CountingSearcher:
-    """Hands out {'id': 0}, {'id': 1}, ... and records every update."""
-
-    def __init__(self):
-        self.ids = itertools.count()
-        self.updates = []
-
-    def sample_configuration(self):
-        return {'id': next(self.ids)}
-
-    def update(self, config, error, additional_info=None):
-        self.updates.append((dict(config), error))
 
 
 class ConstantSearcher(CountingSearcher):
@@ -190,7 +176,7 @@ def test_searcher_sees_every_result():
     scheduler = SH(searcher, eta=2, r_min=1, r_max=8)
     evaluated = run_sequentially(scheduler, lambda c: 1 / (1 + c['id']), 15)
     assert len(searcher.updates) == 15
-    assert [config for config, _ in searcher.updates] == evaluated
+    assert [config for config, _, _ in searcher.updates] == evaluated
 
 
 def test_suggest_waits_for_outstanding_results():
