@@ -67,22 +67,24 @@ $(MATHJAX): static/mathjax/package.json static/mathjax/package-lock.json tools/i
 	@echo "==> Installing the pinned MathJax from the npm registry into $(VENV)/mathjax"
 	bash tools/install_mathjax.sh $(VENV)/mathjax
 
-html: lib $(MATHJAX) $(TAB_READY) ## Evaluate the notebooks of every tab (cached) and build _build/html (TAB=pytorch: one tab)
+html: lib $(MATHJAX) $(TAB_READY) ## Evaluate the notebooks of every tab (cached), build _build/html with its notebooks to download (TAB=pytorch: one tab)
 	@echo "==> Evaluating the changed notebooks ($(TAB) tabs), one at a time"
 	$(BIN)/python tools/evaluate_notebooks.py --tab $(TAB)
 	@echo "==> Building the HTML book ($(TAB) tabs)"
 	$(BIN)/d2lbook build html --tab $(TAB)
+	@echo "==> Writing the notebooks to download and linking them from the pages"
+	$(BIN)/python tools/build_notebooks.py --tab $(TAB) --html _build/html
 	@echo "==> Making the book load nothing from outside it"
 	$(BIN)/python tools/offline_html.py _build/html
 	@echo "==> The book is in _build/html/index.html"
 
-notebooks: lib $(TAB_READY) ## Write the Colab and SageMaker notebooks to _build/colab* and _build/sagemaker*
-	@echo "==> Evaluating the changed notebooks, one at a time"
-	$(BIN)/python tools/evaluate_notebooks.py
-	@echo "==> Writing a Colab and a SageMaker notebook per section and tab"
-	@# d2lbook build colab / sagemaker --tab all, configured in config.ini
-	@# [colab] and [sagemaker]; see tools/build_notebooks.py.
-	$(BIN)/python tools/build_notebooks.py
+notebooks: lib $(TAB_READY) ## Write the notebooks to download to _build/colab*, _build/sagemaker* and zips to _build/notebooks (TAB=pytorch: one tab)
+	@echo "==> Evaluating the changed notebooks ($(TAB) tabs), one at a time"
+	$(BIN)/python tools/evaluate_notebooks.py --tab $(TAB)
+	@echo "==> Writing a Jupyter/Colab and a SageMaker notebook per section and tab"
+	@# Install cells from static/notebook-requirements.txt, with the book's
+	@# d2l wheel inside (config.ini [colab] d2l); see tools/build_notebooks.py.
+	$(BIN)/python tools/build_notebooks.py --tab $(TAB)
 
 test: $(READY) $(OTHER_TABS:%=.venv-%/.ready) ## Run the test suite (library, schedulers, every notebook of every tab, the HTML build)
 	@# Each framework's own tests run in its environment; then the rest.
