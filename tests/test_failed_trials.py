@@ -417,9 +417,11 @@ def test_syne_tune_marks_a_crashed_trial_failed_and_goes_on(
     assert re.search(r'^\s*1\s+Failed\s', capfd.readouterr().out,
                      re.MULTILINE)
     # The failed trial (the second point, x = 0.5) reported its first
-    # epoch; the others reported both
+    # epoch; the others reported both. (A free worker may have started a
+    # fifth, random trial before the stopping criterion was checked.)
     from syne_tune.experiments import load_experiment
     results = load_experiment(tuner.name).results
+    results = results[results.trial_id < len(points)]
     assert results.groupby('trial_id')['epoch'].max().to_dict() == \
         {0: 2, 1: 1, 2: 2, 3: 2}
     assert results[results.trial_id == 1]['config_x'].tolist() == [0.5]

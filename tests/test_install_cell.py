@@ -545,6 +545,10 @@ def fake(monkeypatch):
         monkeypatch.setattr(metadata, 'packages_distributions',
                             runtime.packages_distributions)
         monkeypatch.setattr(subprocess, 'run', runtime.run)
+        # A fresh kernel has not loaded the book's library; this test process
+        # may have (other tests import d2l), which the cell would report.
+        for name in [n for n in sys.modules if n.partition('.')[0] == 'd2l']:
+            monkeypatch.delitem(sys.modules, name)
         return runtime
     return make
 
