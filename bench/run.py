@@ -79,6 +79,12 @@ def versions():
     return ', '.join(out)
 
 
+def ratio_text(row):
+    high = row['ratio_high']
+    return (f'{row["ratio"]:.2f} [{row["ratio_low"]:.2f}, '
+            + ('inf' if high == float('inf') else f'{high:.2f}') + ']')
+
+
 def percent(x):
     return '-' if x is None else f'{x:.0%}'
 
@@ -86,19 +92,25 @@ def percent(x):
 def headline_text(numbers):
     """The key figures of all parts that ran, as a list of lines."""
     lines = ['## Headline numbers', '']
-    sim = numbers.get('simulated', {})
+    sim = dict(numbers.get('simulated', {}))
+    correlations = sim.pop('rank_correlation', None)
     for n_workers, rows in sim.items():
         ratios = ', '.join(
-            f'{name} {rows[name]["ratio"]:.2f}' for name in
-            ('ASHA (stopping)', 'ASHA (promotion)', 'Syne Tune ASHA')
-            if name in rows)
+            f'{name} {ratio_text(rows[name])}' for name in
+            ('synchronous SH', 'ASHA (stopping)', 'ASHA (promotion)',
+             'Syne Tune ASHA') if name in rows)
         lines.append(
             f'- Simulated, {n_workers} worker{"s" * (n_workers > 1)}: time to '
-            f'target relative to random search: {ratios}; utilization '
-            f'synchronous SH {percent(rows["synchronous SH"]["utilization"])}'
-            f', synchronous Hyperband '
-            f'{percent(rows["synchronous Hyperband"]["utilization"])}, ASHA '
-            f'{percent(rows["ASHA (promotion)"]["utilization"])}.')
+            f'target relative to random search [95 % interval]: {ratios}; '
+            f'utilization synchronous SH '
+            f'{percent(rows["synchronous SH"]["utilization"])}, synchronous '
+            f'Hyperband {percent(rows["synchronous Hyperband"]["utilization"])}'
+            f', ASHA {percent(rows["ASHA (promotion)"]["utilization"])}.')
+    if correlations:
+        lines.append('- Rank correlation of the errors after r epochs with '
+                     'the final errors: ' + ', '.join(
+                         f'r = {r}: {c:.2f}' for r, c in correlations.items())
+                     + '.')
     for name, row in numbers.get('live', {}).items():
         expected = row['expected_epochs_after_stop']
         lines.append(

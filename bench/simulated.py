@@ -1,14 +1,17 @@
 """Part 1: schedulers compared on recorded learning curves, in simulated time.
 
-Every run replays d2l/data/lenet_learning_curves.csv through the book's
-event-driven simulator (d2l.hpo.Simulator): no clock is read, so a method
-with a given seed gives the same numbers on every machine and every run.
+Every run replays d2l/data/mlp_learning_curves.csv (512 configurations of
+seven hyperparameters, 27 epochs each) through the book's event-driven
+simulator (d2l.hpo.Simulator): no clock is read, so a method with a given
+seed gives the same numbers on every machine and every run.
 
 The methods are the book's own schedulers (d2l.hpo) and Syne Tune 0.16's
 RandomSearch and ASHA, driven by the same simulator through the library's
 adapter d2l.SyneTuneScheduler. All of them draw configurations in the order of
 d2l.hpo.TableSearcher with the same seed: for one seed, every method sees the
 same sequence of configurations, and differs only in how long it trains them.
+TableSearcher draws without replacement, so no run sees a configuration
+twice; the report says whether a run ran out of rows, and when.
 """
 import math
 import random
@@ -18,11 +21,13 @@ import numpy as np
 
 from d2l import hpo as d2l
 
-ETA, R_MIN = 2, 1
+TABLE = 'mlp_learning_curves.csv'
+ETA, R_MIN = 3, 1  # rung levels 1, 3, 9, 27
 # The budget is a fixed amount of compute: the worker time of this many full
-# trainings of an average configuration, shared by the workers. With 4
-# workers this is 8 average full trainings per worker, the setting of the
-# averaged comparison in sec_asha_scratch.
+# trainings of an average configuration, shared by the workers, as in the
+# comparison of sec_asha_scratch. It lets random search train 32 of the 512
+# rows; the busiest method starts far fewer than 512 trials (the report
+# prints the largest number).
 FULL_TRAININGS = 32
 GRID_POINTS = 200  # time points of the best-error curves
 
@@ -32,7 +37,9 @@ def require_simulator():
     missing = [name for name in ('load_learning_curves', 'TableSearcher',
                                  'PromotionASHAScheduler',
                                  'StoppingASHAScheduler', 'Simulator',
-                                 'SimulationTrace', 'SyneTuneScheduler')
+                                 'SimulationTrace', 'SyneTuneScheduler',
+                                 'rank_correlation', 'ratio_interval',
+                                 'target_error')
                if not hasattr(d2l, name)]
     if missing:
         raise SystemExit(
@@ -127,11 +134,6 @@ def syne_tune_asha(brackets, r_max, seed):
     return make
 
 
-def max_trials(table, n_workers, max_time):
-    """An upper bound on the number of trials one run can start."""
-    return int(n_workers * (max_time / table.seconds[:, 0].min() + 1)) + 1
-
-
 def methods(table, n_workers, max_time, syne_tune=True):
     """name -> function of the seed that returns a fresh scheduler."""
     r_max = table.max_epochs
@@ -154,18 +156,17 @@ def methods(table, n_workers, max_time, syne_tune=True):
     if syne_tune:
         import logging
         logging.getLogger('syne_tune').setLevel(logging.ERROR)
-        n = max_trials(table, n_workers, max_time)
         brackets = len(d2l.PromotionASHAScheduler(
             None, ETA, R_MIN, r_max).rung_levels)
         made.update({
             'Syne Tune RandomSearch': lambda s: FinalResultOnly(
-                d2l.SyneTuneScheduler(searcher(s), syne_tune_random_search(s),
-                                      n)),
+                d2l.SyneTuneScheduler(searcher(s),
+                                      syne_tune_random_search(s))),
             'Syne Tune ASHA': lambda s: d2l.SyneTuneScheduler(
-                searcher(s), syne_tune_asha(1, r_max, s), n),
+                searcher(s), syne_tune_asha(1, r_max, s)),
             f'Syne Tune ASHA, brackets={brackets}': lambda s:
                 d2l.SyneTuneScheduler(
-                    searcher(s), syne_tune_asha(brackets, r_max, s), n),
+                    searcher(s), syne_tune_asha(brackets, r_max, s)),
         })
     return made
 
@@ -204,36 +205,50 @@ def best_error_curves(traces, grid):
                          nan=1.0)
 
 
-def target_error(traces):
-    """The median, over the runs, of the final best error; of the two
-    middle values of an even number of runs, the larger, so that at least
-    half of the runs reach it."""
-    finals = sorted(t.best_errors[-1] if t.best_errors else 1.0
-                    for t in traces)
-    return float(finals[len(finals) // 2])
-
-
 def summarize(traces, target, reference='random search'):
-    """One row per method: time to reach target (quartiles and ratio of the
-    medians to the reference method), runs that reached it, trials,
-    utilization."""
+    """One row per method: time to reach target (quartiles, and the ratio of
+    the medians to the reference method with its 95 % bootstrap interval,
+    seeds resampled in pairs), runs that reached it, trials, utilization."""
+    reference_times = [t.time_to_reach(target) for t in traces[reference]]
     rows = {}
     for name, runs in traces.items():
         times = [t.time_to_reach(target) for t in runs]
         q1, median, q3 = quantiles(times)
         util = quantiles([t.utilization for t in runs])
+        ratio, low, high = d2l.ratio_interval(times, reference_times)
         rows[name] = {
             'time_q1': q1, 'time_median': median, 'time_q3': q3,
+            'ratio': float(ratio), 'ratio_low': float(low),
+            'ratio_high': float(high),
             'reached': sum(not math.isinf(x) for x in times) / len(times),
             'trials': float(np.mean([t.n_trials for t in runs])),
+            'max_trials': max(t.n_trials for t in runs),
+            # runs whose searcher ran out of rows, and the earliest time
+            'out_of_rows': [t.out_of_configurations for t in runs
+                            if t.out_of_configurations is not None],
             'utilization_q1': util[0], 'utilization_median': util[1],
             'utilization_q3': util[2],
-            'final_error_median': target_error(runs)}
-    ref = rows[reference]['time_median']
-    for row in rows.values():
-        row['ratio'] = (math.inf if math.isinf(row['time_median'])
-                        else row['time_median'] / ref)
+            'final_error_median': d2l.target_error(runs, 0.5)}
     return rows
+
+
+def rank_correlations(table, levels):
+    """{epoch r: Spearman correlation of the errors after r epochs and after
+    the last epoch, over all configurations of the table}."""
+    final = table.errors[:, -1]
+    return {r: float(d2l.rank_correlation(table.errors[:, r - 1], final))
+            for r in levels}
+
+
+def final_ranks_at(table, levels, top=5):
+    """For the `top` configurations with the best final error: (final error,
+    {r: rank among all configurations after r epochs})."""
+    order = lambda errors: np.argsort(np.argsort(errors, kind='stable'),
+                                      kind='stable') + 1
+    ranks = {r: order(table.errors[:, r - 1]) for r in levels}
+    final = table.errors[:, -1]
+    return [(float(final[i]), {r: int(ranks[r][i]) for r in levels})
+            for i in np.argsort(final, kind='stable')[:top]]
 
 
 def fingerprint(traces):
@@ -281,7 +296,7 @@ def plot(results, table, path):
                 ax.fill_between(grid, low, high, color=colors[name],
                                 alpha=0.1, step=None)
             ax.axhline(res['target'], color='k', lw=0.7, ls=':')
-            ax.set_ylim(0.9 * table.errors.min(), 0.1)
+            ax.set_ylim(0.9 * table.errors.min(), 2.5 * table.errors.min())
             ax.set_xlim(0, grid[-1])
             ax.set_title(f'{n_workers} worker{"s" * (n_workers > 1)}',
                          fontsize=10)
@@ -299,13 +314,13 @@ def plot(results, table, path):
 def run(seeds, workers, figures_dir, syne_tune=True, log=print):
     """Run part 1; return (markdown text, figure paths, headline numbers)."""
     require_simulator()
-    table = d2l.load_learning_curves()
+    table = d2l.load_learning_curves(TABLE)
     start = time.perf_counter()
     results = {}
     for n_workers in workers:
         traces, seconds = simulate(table, n_workers, seeds, syne_tune)
         grid = np.linspace(0, budget(table, n_workers), GRID_POINTS)
-        target = target_error(traces['random search'])
+        target = d2l.target_error(traces['random search'])
         results[n_workers] = {
             'traces': traces, 'seconds': seconds, 'grid': grid,
             'target': target, 'rows': summarize(traces, target)}
@@ -318,68 +333,117 @@ def run(seeds, workers, figures_dir, syne_tune=True, log=print):
     identical = fingerprint(check) == fingerprint(again)
     figure = f'{figures_dir}/simulated_best_error.svg'
     plot(results, table, figure)
-    text = report(results, table, seeds, elapsed, identical, syne_tune)
-    return text, [figure], headline(results)
+    levels = d2l.rung_levels(R_MIN, table.max_epochs, ETA)[:-1]
+    correlations = rank_correlations(table, range(1, table.max_epochs))
+    text = report(results, table, seeds, elapsed, identical, syne_tune,
+                  correlations, final_ranks_at(table, levels))
+    return text, [figure], headline(results, correlations, levels)
 
 
-def headline(results):
+def headline(results, correlations, levels):
     out = {}
     for n_workers, res in results.items():
         rows = res['rows']
-        out[n_workers] = {name: {'ratio': row['ratio'],
-                                 'utilization': row['utilization_median']}
-                          for name, row in rows.items()}
+        out[n_workers] = {name: {key: row[key] for key in (
+            'ratio', 'ratio_low', 'ratio_high')} | {
+                'utilization': row['utilization_median']}
+            for name, row in rows.items()}
+    out['rank_correlation'] = {r: correlations[r] for r in levels}
     return out
 
 
-def report(results, table, seeds, elapsed, identical, syne_tune):
+def ratio_text(row):
+    if math.isinf(row['ratio']):
+        return '-'
+    high = 'inf' if math.isinf(row['ratio_high']) else f'{row["ratio_high"]:.2f}'
+    return f'{row["ratio"]:.2f} [{row["ratio_low"]:.2f}, {high}]'
+
+
+def report(results, table, seeds, elapsed, identical, syne_tune,
+           correlations, top_ranks):
     full = table.seconds.sum(axis=1)
+    levels = d2l.rung_levels(R_MIN, table.max_epochs, ETA)
+    names = ', '.join(table.configs[0])
+    most = max(row['max_trials'] for res in results.values()
+               for row in res['rows'].values())
+    out = [f'{name} with {n} worker{"s" * (n > 1)}: {len(row["out_of_rows"])}'
+           f' runs, the first at {min(row["out_of_rows"]):.0f} simulated s'
+           for n, res in results.items() for name, row in res['rows'].items()
+           if row['out_of_rows']]
+    rows_text = ('no run ran out of rows' if not out else
+                 'runs that ran out of rows: ' + '; '.join(out))
     lines = [
         '## 1. Methods on recorded learning curves (simulated, exact)', '',
-        f'Table: `d2l/data/lenet_learning_curves.csv`, {len(table.configs)} '
-        f'configurations x {table.max_epochs} epochs, data set: '
-        f'{table.dataset}. A full training takes {full.min():.1f} to '
-        f'{full.max():.1f} s (mean {full.mean():.1f} s); final errors '
+        f'Table: `d2l/data/{TABLE}`, {len(table.configs)} '
+        f'configurations x {table.max_epochs} epochs (hyperparameters: '
+        f'{names}), data set: {table.dataset}; made by '
+        '`tools/record_learning_curves.py mlp` (see its header lines). A full '
+        f'training takes {full.min():.1f} to {full.max():.1f} s (mean '
+        f'{full.mean():.1f} s); final errors '
         f'{table.errors[:, -1].min():.3f} (best) to '
         f'{np.median(table.errors[:, -1]):.3f} (median).', '',
-        f'Setup: eta = {ETA}, rung levels {R_MIN}, 2, 4, 8; '
+        f'Setup: eta = {ETA}, rung levels '
+        f'{", ".join(map(str, levels))}; '
         f'{len(seeds)} seeds ({seeds[0]}..{seeds[-1]}) per method; '
         f'budget = the worker time of {FULL_TRAININGS} average full trainings '
         'shared by the workers (simulated seconds per run: ' +
         ', '.join(f'{budget(table, n):.0f} s with {n}' for n in results) +
         '). All methods draw configurations in the order of '
-        '`TableSearcher(table, seed)`; the simulator checkpoints for free, '
-        'starts trials instantly and decides instantly (see sec_asha_scratch).',
-        '',
+        '`TableSearcher(table, seed)`, without replacement: the most trials '
+        f'any run started is {most}, of {len(table.configs)} rows; '
+        f'{rows_text}. The simulator '
+        'checkpoints for free, starts trials instantly and decides instantly '
+        '(see sec_asha_scratch).', '',
         f'All {sum(len(r["traces"]) for r in results.values()) * len(seeds)}'
         f' simulated runs took {elapsed:.1f} s of real time. Same seeds run '
         f'twice gave identical traces: {"yes" if identical else "NO"}.', '',
-        '![best error against simulated time](figures/simulated_best_error.svg)',
+        '### Do early errors predict final errors?', '',
+        'Spearman rank correlation, over all configurations of the table, '
+        'between the validation errors after r epochs and after the last '
+        'epoch (`d2l.rank_correlation`). Rung levels in bold.', '',
+        '| epoch r | ' + ' | '.join(
+            f'**{r}**' if r in levels else str(r) for r in correlations)
+        + ' |', '|:--|' + '--:|' * len(correlations),
+        '| rank correlation | ' + ' | '.join(
+            f'{c:.2f}' for c in correlations.values()) + ' |', '',
+        'The five configurations with the best final error, and their ranks '
+        f'among all {len(table.configs)} after each rung level below the top:',
+        '']
+    lines += [f'- final error {error:.3f}: rank ' + ', '.join(
+        f'{rank} after epoch {r}' for r, rank in ranks.items())
+        for error, ranks in top_ranks]
+    lines += [
+        '', '### Time to target',
+        '', '![best error against simulated time](figures/simulated_best_error.svg)',
         '',
         'Lines: median over the seeds of the best validation error found so '
         'far (1.0 before the first result); bands: 25-75 % quantiles (d2l '
         'methods only); dotted: the target error. Dashed: Syne Tune.', '',
-        'Target error: the median final error of random search at the full '
-        'budget (of the two middle values, the larger, so that at least half '
-        'of its runs reach it). Time to target: quartiles over the seeds '
-        '("never" if more than that quantile of runs never reached it); ratio: median time of '
-        'the method divided by that of random search. Utilization: busy '
-        'time / (workers x wall time), median (quartiles).', '']
+        'Target error: the error that random search reaches by the end of the '
+        'budget in at least 3 of 4 runs (`d2l.target_error`: the 75 % '
+        'quantile of its final errors, rounded up to one of them). Time to target: quartiles over the seeds '
+        '("never" if more than that quantile of runs never reached it); '
+        'ratio: median time of the method divided by that of random search, '
+        'with a 95 % bootstrap interval (`d2l.ratio_interval`: 1,000 '
+        'resamples of the seeds, the two methods resampled together, seed by '
+        'seed; "inf" where more than half of a resample never reached the '
+        'target). Utilization: busy time / (workers x wall time), median '
+        '(quartiles).', '']
     for n_workers, res in results.items():
-        lines += [f'### {n_workers} worker{"s" * (n_workers > 1)}: target '
+        lines += [f'#### {n_workers} worker{"s" * (n_workers > 1)}: target '
                   f'error {res["target"]:.3f}, budget '
                   f'{res["grid"][-1]:.0f} simulated s', '',
                   '| method | time to target: median (q1-q3), s | ratio to '
-                  'RS | runs reaching it | trials per run | utilization | '
-                  'final error (median) |',
+                  'RS [95 % interval] | runs reaching it | trials per run '
+                  '(max) | utilization | final error (median) |',
                   '|:--|--:|--:|--:|--:|--:|--:|']
         for name, row in res['rows'].items():
             lines.append(
                 f'| {name} | {seconds_text(row["time_median"])} '
                 f'({seconds_text(row["time_q1"])}-'
-                f'{seconds_text(row["time_q3"])}) | '
-                + ('-' if math.isinf(row['ratio']) else f'{row["ratio"]:.2f}')
-                + f' | {row["reached"]:.0%} | {row["trials"]:.1f} | '
+                f'{seconds_text(row["time_q3"])}) | {ratio_text(row)}'
+                f' | {row["reached"]:.0%} | {row["trials"]:.1f} '
+                f'({row["max_trials"]}) | '
                 f'{row["utilization_median"]:.0%} '
                 f'({row["utilization_q1"]:.0%}-{row["utilization_q3"]:.0%}) | '
                 f'{row["final_error_median"]:.3f} |')

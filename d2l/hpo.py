@@ -194,9 +194,10 @@ class HPOScheduler(d2l.HyperParameters):
         raise NotImplementedError
 
 def is_failure(error):
-    """Defined in :numref:`sec_api_hpo`"""
     """True if `error` marks a failed trial: NaN or +-inf (training diverged
-    or the evaluation crashed). Schedulers rank it below every finite error."""
+    or the evaluation crashed). Schedulers rank it below every finite error.
+
+    Defined in :numref:`sec_api_hpo`"""
     return not math.isfinite(error)
 
 class BasicScheduler(HPOScheduler):
@@ -225,9 +226,10 @@ class HPOTuner(d2l.HyperParameters):
         self.records = []                # config, error, status... per trial
 
     def evaluate(self, config):
-        """Defined in :numref:`sec_api_hpo`"""
         """Return (error, None), or (NaN, 'Type: message') if the objective
-        raised an exception."""
+        raised an exception.
+
+        Defined in :numref:`sec_api_hpo`"""
         try:
             return float(self.objective(**config)), None
         except Exception as exception:  # KeyboardInterrupt is no Exception
@@ -577,19 +579,26 @@ def load_learning_curves(name='lenet_learning_curves.csv'):
     return LearningCurves(list(configs.values()), column('validation_error'),
                           column('epoch_seconds'), dataset)
 
+class OutOfConfigurations(Exception):
+    """A searcher has no configuration left to propose.
+
+    Defined in :numref:`sec_asha_scratch`"""
+
 class TableSearcher(d2l.HPOSearcher):
-    """Random search over the configurations of a `LearningCurves` table.
+    """Random search over the rows of a `LearningCurves` table, without
+    replacement.
 
     Defined in :numref:`sec_asha_scratch`"""
     def __init__(self, curves, seed=0):
         self.save_hyperparameters()
-        self.rng = random.Random(seed)
-        self.order = []
+        self.order = list(range(len(curves.configs)))
+        random.Random(seed).shuffle(self.order)
 
     def sample_configuration(self):
-        if not self.order:  # every row was used: a new random order
-            self.order = list(range(len(self.curves.configs)))
-            self.rng.shuffle(self.order)
+        if not self.order:
+            raise OutOfConfigurations(
+                f'all {len(self.curves.configs)} configurations of the table '
+                'have been drawn')
         return dict(self.curves.configs[self.order.pop()])
 
 class PromotionASHAScheduler(d2l.HPOScheduler):
@@ -672,6 +681,7 @@ class SimulationTrace:
         self.times, self.best_errors = [], []  # whenever the best improved
         self.busy = [0.0] * n_workers  # seconds each worker spent training
         self.n_jobs = self.n_trials = 0
+        self.out_of_configurations = None  # when the searcher ran out
 
     def record(self, time, error):
         if d2l.is_failure(error):  # a failure is never the best so far
@@ -728,7 +738,12 @@ class Simulator(d2l.HyperParameters):
         """Defined in :numref:`sec_asha_scratch`"""
         for worker, job in enumerate(self.jobs):
             if job is None:
-                config = self.scheduler.suggest()
+                try:
+                    config = self.scheduler.suggest()
+                except OutOfConfigurations:
+                    if self.trace.out_of_configurations is None:
+                        self.trace.out_of_configurations = self.time
+                    return
                 if config is None:  # the scheduler waits for results
                     return
                 self.start_job(worker, config)
@@ -768,19 +783,30 @@ class Simulator(d2l.HyperParameters):
             job.update(epoch=epoch, start=self.time,
                        end=self.time + self.curves.seconds[row, epoch])
 
+def rank_correlation(x, y):
+    """Spearman's rank correlation of the sequences x and y.
+
+    Defined in :numref:`sec_asha_scratch`"""
+    def ranks(values):  # 1 for the smallest; ties get their mean rank
+        _, inverse, counts = np.unique(values, return_inverse=True,
+                                       return_counts=True)
+        return (np.cumsum(counts) - (counts - 1) / 2)[inverse]
+    return np.corrcoef(ranks(x), ranks(y))[0, 1]
+
 class SyneTuneScheduler(d2l.HPOScheduler):
     """A Syne Tune scheduler on the rows of a `LearningCurves` table.
 
     Defined in :numref:`sec_asha_scratch`"""
-    def __init__(self, searcher, make_scheduler, n_points):
+    def __init__(self, searcher, make_scheduler):
         from syne_tune.config_space import randint
         self.curves = searcher.curves
+        n_rows = len(self.curves.configs)
         # make_scheduler(space, points) must create a scheduler for the metric
         # 'validation_error' and time_attr 'epoch' that tries `points` first
         points = [{'row': self.curves.row(searcher.sample_configuration())}
-                  for _ in range(n_points)]
-        space = {'row': randint(0, len(self.curves.configs) - 1)}
-        self.scheduler = make_scheduler(space, points)
+                  for _ in range(n_rows)]
+        self.scheduler = make_scheduler({'row': randint(0, n_rows - 1)},
+                                        points)
         self.trials = {}  # id of the job of a running trial -> the trial
         self.n_trials = 0
 
@@ -790,6 +816,10 @@ class SyneTuneScheduler(d2l.HPOScheduler):
         suggestion = self.scheduler.suggest()
         if suggestion is None:
             return None
+        if self.n_trials == len(self.curves.configs):  # no row is left
+            raise OutOfConfigurations(
+                f'all {self.n_trials} configurations of the table have been '
+                'drawn')
         trial = Trial(trial_id=self.n_trials, config=suggestion.config,
                       creation_time=datetime.datetime.now())
         self.n_trials += 1
@@ -813,6 +843,33 @@ class SyneTuneScheduler(d2l.HPOScheduler):
         if trial is not None:  # the trial ran to its end without a STOP
             self.scheduler.on_trial_complete(trial, {
                 'epoch': config['max_epochs'], 'validation_error': error})
+
+def target_error(traces, quantile=0.75):
+    """An error that at least `quantile` of the runs in `traces` reach: the
+    quantile of their final best errors, rounded up to one of them.
+
+    Defined in :numref:`sec_asha_scratch`"""
+    finals = [t.best_errors[-1] if t.best_errors else 1.0 for t in traces]
+    return float(np.quantile(finals, quantile, method='higher'))
+
+def ratio_interval(times, reference, level=0.95, n_resamples=1000,
+                   seed=0):
+    """median(times) / median(reference) and its bootstrap interval; the
+    runs are resampled in pairs (same seed), with replacement.
+
+    Defined in :numref:`sec_asha_scratch`"""
+    times = np.asarray(times, dtype=float)
+    reference = np.asarray(reference, dtype=float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(times), size=(n_resamples, len(times)))
+    with np.errstate(invalid='ignore'):  # inf / inf: count as infinite
+        ratio = np.median(times) / np.median(reference)
+        ratios = np.sort(np.median(times[idx], axis=1) /
+                         np.median(reference[idx], axis=1))
+    ratios = np.where(np.isnan(ratios), np.inf, ratios)  # sorted still
+    ratio = np.inf if np.isnan(ratio) else ratio
+    k = int((1 - level) / 2 * n_resamples)
+    return float(ratio), ratios[k], ratios[n_resamples - 1 - k]
 
 def ray_tune_report(epoch, error):
     """Pass a report(epoch, error) of hpo_objective on to Ray Tune.

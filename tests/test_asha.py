@@ -342,28 +342,42 @@ def test_stopping_asha_agrees_with_syne_tune(eta, max_t, seed):
 
 def test_simulated_runs_identical_to_syne_tunes_asha():
     pytest.importorskip('syne_tune')
-    table = d2l.load_learning_curves()
+    table = d2l.load_learning_curves('mlp_learning_curves.csv')
     max_time = 8 * table.seconds.sum(axis=1).mean()
     simulator = d2l.Simulator(table, 4, max_time)
-    n_points = 4 * (int(max_time / table.seconds.min()) + 1)
 
     def make(space, points):
         from syne_tune.optimizer.baselines import ASHA
         return ASHA(space, metric='validation_error', do_minimize=True,
-                    time_attr='epoch', max_t=8, grace_period=1,
-                    reduction_factor=2, points_to_evaluate=points,
+                    time_attr='epoch', max_t=27, grace_period=1,
+                    reduction_factor=3, points_to_evaluate=points,
                     random_seed=0)
 
     for seed in range(3):
         ours = simulator.run(d2l.StoppingASHAScheduler(
-            d2l.TableSearcher(table, seed), 2, 1, 8))
+            d2l.TableSearcher(table, seed), 3, 1, 27))
         theirs = simulator.run(d2l.SyneTuneScheduler(
-            d2l.TableSearcher(table, seed), make, n_points))
+            d2l.TableSearcher(table, seed), make))
         assert (ours.times, ours.best_errors, ours.busy, ours.n_jobs,
                 ours.n_trials) == (theirs.times, theirs.best_errors,
                                    theirs.busy, theirs.n_jobs,
                                    theirs.n_trials)
         assert ours.n_trials > 40  # trials were stopped
+
+
+def test_syne_tune_adapter_refuses_to_repeat_a_row():
+    pytest.importorskip('syne_tune')
+    from syne_tune.optimizer.baselines import RandomSearch
+    table = d2l.LearningCurves([{'x': i} for i in range(3)],
+                               [[0.5]] * 3, [[1.0]] * 3)
+    scheduler = d2l.SyneTuneScheduler(
+        d2l.TableSearcher(table, 0), lambda space, points: RandomSearch(
+            space, metrics=['validation_error'], do_minimize=True,
+            points_to_evaluate=points, random_seed=0))
+    rows = [table.row(scheduler.suggest()) for _ in range(3)]
+    assert sorted(rows) == [0, 1, 2]
+    with pytest.raises(d2l.OutOfConfigurations, match='all 3 configurations'):
+        scheduler.suggest()
 
 
 # ------------------------------------------------------------ failures

@@ -42,13 +42,17 @@ def test_quantiles_interpolate_and_keep_infinity():
     assert simulated.quantiles([1, 2, 3, math.inf], (0.5,)) == [2.5]
 
 
-def test_target_is_the_upper_median_of_final_errors():
+def test_target_is_reached_by_three_of_four_runs():
     runs = [trace([(1, 0.5), (2, 0.3)]), trace([(1, 0.1)]),
             trace([(5, 0.2)]), trace([(3, 0.4)])]
-    # finals 0.3, 0.1, 0.2, 0.4: the upper of the two middle values
-    assert simulated.target_error(runs) == 0.3
-    assert simulated.target_error(runs[:3]) == 0.2
-    assert simulated.target_error([trace([])]) == 1.0  # no result at all
+    # finals 0.3, 0.1, 0.2, 0.4: the 75 % quantile, rounded up to a final
+    assert d2l.target_error(runs) == 0.4
+    assert d2l.target_error(runs, 0.5) == 0.3  # the upper of the middle two
+    assert d2l.target_error(runs[:3], 0.5) == 0.2
+    assert d2l.target_error([trace([])]) == 1.0  # no result at all
+    finals = list(np.random.default_rng(0).uniform(size=50))
+    target = d2l.target_error([trace([(1, f)]) for f in finals])
+    assert target in finals and sum(f <= target for f in finals) >= 37.5
 
 
 def test_best_error_curves_count_one_before_the_first_result():
@@ -83,13 +87,16 @@ def test_summary_times_ratios_and_utilization():
 
 # ------------------------------------- the methods on hand-made curves
 
-def obvious_winner_table(n=16, epochs=8):
-    """Configuration 0 is the best at every epoch; the others keep their
-    order (no ties: Syne Tune's ASHA never stops a trial whose error ties
-    with the best ones at a rung); epochs take 1 s."""
-    errors = [[0.1] * epochs] + [[0.5 + 0.01 * i - 0.01 * t
-                                  for t in range(epochs)]
-                                 for i in range(1, n)]
+def obvious_winner_table(n=256, epochs=9):
+    """Every eighth configuration is a winner, with error 0.1 at every
+    epoch; the others are worse and keep their order, with no ties among
+    them. With 32 winners among 256 rows, random search, which draws 32 rows
+    without replacement, finds one in almost every run; epochs take 1 s.
+    Nine epochs: with eta = 3, Syne Tune's rung levels are the book's only
+    when r_max is a power of eta (sec_asha_scratch)."""
+    errors = [[0.1] * epochs if i % 8 == 0 else
+              [0.5 + 0.001 * i - 0.01 * t for t in range(epochs)]
+              for i in range(n)]
     return tiny_table(errors, [[1.0] * epochs] * n)
 
 
@@ -100,7 +107,7 @@ def test_every_method_runs_and_finds_the_winner():
                            'synchronous Hyperband', 'ASHA (stopping)',
                            'ASHA (promotion)', 'async Hyperband (promotion)',
                            'Syne Tune RandomSearch', 'Syne Tune ASHA'}
-    target = simulated.target_error(traces['random search'])
+    target = d2l.target_error(traces['random search'])
     assert target == 0.1
     rows = simulated.summarize(traces, target)
     # Random search needs whole trainings; the multi-fidelity methods see
@@ -111,7 +118,10 @@ def test_every_method_runs_and_finds_the_winner():
     for name, row in rows.items():
         assert row['reached'] == 1, name
         if 'random' not in name.lower():
-            lenient = name in stopping or name.startswith('Syne')
+            # Hyperband also runs brackets that train new trials for
+            # longer, hedging against a poor first epoch.
+            lenient = (name in stopping or name.startswith('Syne')
+                       or 'Hyperband' in name)
             assert row['ratio'] < (0.9 if lenient else 0.5), name
     # The book's stopping rule is Syne Tune's: the same runs.
     assert simulated.fingerprint({'x': traces['ASHA (stopping)']}) == \
@@ -119,7 +129,7 @@ def test_every_method_runs_and_finds_the_winner():
 
 
 def test_syne_tune_random_search_reproduces_the_books():
-    table = d2l.load_learning_curves()
+    table = d2l.load_learning_curves(simulated.TABLE)
     traces, _ = simulated.simulate(table, n_workers=4, seeds=[0, 1])
     book, syne = traces['random search'], traces['Syne Tune RandomSearch']
     assert [t.times for t in book] == [t.times for t in syne]
@@ -127,7 +137,7 @@ def test_syne_tune_random_search_reproduces_the_books():
 
 
 def test_same_seeds_same_numbers_other_seeds_differ():
-    table = d2l.load_learning_curves()
+    table = d2l.load_learning_curves(simulated.TABLE)
     first = simulated.simulate(table, 4, seeds=[3, 4])[0]
     again = simulated.simulate(table, 4, seeds=[3, 4])[0]
     other = simulated.simulate(table, 4, seeds=[5, 6])[0]
@@ -138,7 +148,7 @@ def test_same_seeds_same_numbers_other_seeds_differ():
 
 
 def test_syne_tune_asha_stops_trials():
-    table = d2l.load_learning_curves()
+    table = d2l.load_learning_curves(simulated.TABLE)
     traces, _ = simulated.simulate(table, 1, seeds=[0])
     # Stopping trials early lets ASHA start more trials than random search.
     assert traces['Syne Tune ASHA'][0].n_trials > \

@@ -56,3 +56,33 @@ def test_every_framework_saves_the_same_names():
         for name in names[tab]:
             assert re.search(rf'^(class|def) {name}\b', _library(framework),
                              re.M), (framework, name)
+
+
+def test_generated_functions_have_one_docstring():
+    """d2lbook's "Defined in" line is merged into a function's own
+    docstring, not put in front of it as a second string (which would leave
+    the real docstring dead)."""
+    import ast
+    for name in ('hpo', 'torch', 'tensorflow', 'mxnet'):
+        tree = ast.parse(_library(name))
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                continue
+            strings = [isinstance(s, ast.Expr) and isinstance(
+                s.value, ast.Constant) and isinstance(s.value.value, str)
+                for s in node.body[:2]]
+            assert strings != [True, True], f'd2l/{name}.py: {node.name}'
+
+
+def test_merge_docstrings_keeps_the_text_and_the_label():
+    sys.path.insert(0, os.path.join(ROOT, 'tools'))
+    import build_library
+    text = ('def f(x):\n    """Defined in :numref:`sec_a`"""\n'
+            '    """Two lines\n    of text."""\n    return x\n')
+    merged = build_library.merge_docstrings(text)
+    assert merged == ('def f(x):\n    """Two lines\n    of text.\n\n'
+                      '    Defined in :numref:`sec_a`"""\n    return x\n')
+    namespace = {}
+    exec(merged, namespace)
+    assert 'of text.' in namespace['f'].__doc__
+    assert 'sec_a' in namespace['f'].__doc__

@@ -16,6 +16,23 @@ def table():
     return d2l.load_learning_curves()
 
 
+@pytest.fixture(scope='module')
+def mlp_table():
+    return d2l.load_learning_curves('mlp_learning_curves.csv')
+
+
+def recording_script():
+    """tools/record_learning_curves.py as a module (the space and seed of
+    each table are fixed there)."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), 'tools', 'record_learning_curves.py')
+    spec = importlib.util.spec_from_file_location('record', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def tiny_table(errors, seconds):
     """Configurations {'x': 0}, {'x': 1}, ... with the given curves."""
     return d2l.LearningCurves([{'x': i} for i in range(len(errors))],
@@ -116,7 +133,33 @@ def test_load_from_a_path(tmp_path):
         curves.row({'lr': 0.1, 'bs': 32})
 
 
-def test_table_searcher_goes_through_all_rows(table):
+def test_mlp_table_is_the_recorded_sample_of_its_space(mlp_table):
+    # At least 256 configurations of at least 4 hyperparameters, 27 epochs:
+    # exactly the configurations that the recording script draws from the
+    # space and seed fixed in it.
+    record = recording_script()
+    spec = record.TABLES['mlp']
+    assert len(mlp_table.configs) == spec['num_configs'] >= 256
+    assert mlp_table.max_epochs == spec['max_epochs'] >= 27
+    assert len(spec['space']) >= 4
+    expected = record.sample_configurations(spec['space'],
+                                            spec['num_configs'], spec['seed'])
+    for config, drawn in zip(mlp_table.configs, expected):
+        assert set(config) == set(drawn)
+        for name, value in drawn.items():
+            assert config[name] == pytest.approx(value, rel=1e-5), name
+    assert ((0 <= mlp_table.errors) & (mlp_table.errors <= 1)).all()
+    assert (mlp_table.seconds > 0).all()
+    assert mlp_table.dataset
+    # Learning curves cross: the order after one epoch is not the final one.
+    assert d2l.rank_correlation(mlp_table.errors[:, 0],
+                                mlp_table.errors[:, -1]) < 0.99
+    path = os.path.join(os.path.dirname(d2l.__file__), 'data',
+                        'mlp_learning_curves.csv')
+    assert os.path.getsize(path) <= 2.2e6  # package data of about 2 MB
+
+
+def test_table_searcher_draws_each_row_once(table):
     searcher = d2l.TableSearcher(table, seed=3)
     n = len(table.configs)
     rows = [table.row(searcher.sample_configuration()) for _ in range(n)]
@@ -127,9 +170,94 @@ def test_table_searcher_goes_through_all_rows(table):
     other = d2l.TableSearcher(table, seed=4)
     assert [table.row(other.sample_configuration())
             for _ in range(n)] != rows
-    config = searcher.sample_configuration()  # a second pass
+    # Every row was drawn: no repeat, a clear error instead.
+    with pytest.raises(d2l.OutOfConfigurations, match=f'all {n} configurations'):
+        searcher.sample_configuration()
+    config = d2l.TableSearcher(table, seed=0).sample_configuration()
     config['learning_rate'] = -1.0  # a copy, not the table's dict
     assert all(c['learning_rate'] > 0 for c in table.configs)
+
+
+class LoggingTableSearcher(d2l.TableSearcher):
+    """Remembers the row of every configuration it hands out."""
+
+    def __init__(self, curves, seed=0):
+        super().__init__(curves, seed)
+        self.drawn = []
+
+    def sample_configuration(self):
+        config = super().sample_configuration()
+        self.drawn.append(self.curves.row(config))
+        return config
+
+
+def test_simulated_runs_draw_no_configuration_twice_and_repeat_exactly(
+        mlp_table):
+    # The comparison's setting: 32 average full trainings shared by the
+    # workers, eta = 3.
+    budget = 32 * mlp_table.seconds.sum(axis=1).mean()
+    r_max = mlp_table.max_epochs
+    makers = {
+        'random search': d2l.BasicScheduler,
+        'synchronous SH': lambda s: d2l.SuccessiveHalvingScheduler(
+            s, eta=3, r_min=1, r_max=r_max),
+        'Hyperband': lambda s: d2l.HyperbandScheduler(
+            s, eta=3, r_min=1, r_max=r_max),
+        'ASHA (promotion)': lambda s: d2l.PromotionASHAScheduler(
+            s, 3, 1, r_max),
+        'ASHA (stopping)': lambda s: d2l.StoppingASHAScheduler(
+            s, 3, 1, r_max)}
+    for n_workers in (1, 16):
+        simulator = d2l.Simulator(mlp_table, n_workers, budget / n_workers)
+        for name, make in makers.items():
+            runs = []
+            for _ in range(2):
+                searcher = LoggingTableSearcher(mlp_table, seed=11)
+                runs.append((as_tuple(simulator.run(make(searcher))),
+                             searcher.drawn))
+            (trace, drawn), (again, drawn_again) = runs
+            assert len(drawn) == len(set(drawn)), (name, n_workers)
+            assert trace == again and drawn == drawn_again, name
+            assert trace[4] <= len(drawn)  # trials from scratch
+
+
+# ---------------------------------------------- rank correlation, intervals
+
+def test_rank_correlation():
+    assert d2l.rank_correlation([1, 2, 3, 4], [10, 20, 30, 40]) == \
+        pytest.approx(1)
+    assert d2l.rank_correlation([1, 2, 3, 4], [4, 3, 2, 1]) == \
+        pytest.approx(-1)
+    # Only the order counts, not the values.
+    assert d2l.rank_correlation([1, 2, 3, 4], [1, 100, 101, 1e6]) == \
+        pytest.approx(1)
+    # Ties get the mean of their ranks: ranks (1.5, 1.5, 3) and (1, 2, 3).
+    assert d2l.rank_correlation([5, 5, 7], [1, 2, 3]) == \
+        pytest.approx(np.corrcoef([1.5, 1.5, 3], [1, 2, 3])[0, 1])
+    stats = pytest.importorskip('scipy.stats')
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 20, 200)  # many ties
+    y = x + rng.integers(0, 30, 200)
+    assert d2l.rank_correlation(x, y) == pytest.approx(
+        stats.spearmanr(x, y).statistic)
+
+
+def test_ratio_interval():
+    rng = np.random.default_rng(1)
+    reference = rng.uniform(10, 20, 50)
+    assert d2l.ratio_interval(2 * reference, reference) == \
+        pytest.approx((2, 2, 2))  # paired: every resample gives 2
+    times = reference * rng.uniform(0.3, 0.7, 50)
+    ratio, low, high = d2l.ratio_interval(times, reference)
+    assert low < ratio < high and 0.3 < low and high < 0.7
+    assert d2l.ratio_interval(times, reference) == (ratio, low, high)
+    # A higher level gives a wider interval.
+    _, low99, high99 = d2l.ratio_interval(times, reference, level=0.99)
+    assert low99 <= low and high99 >= high
+    # Runs that never reach the target count as infinitely slow.
+    never = np.where(np.arange(50) < 30, np.inf, times)
+    ratio, low, high = d2l.ratio_interval(never, reference)
+    assert ratio == high == np.inf and low > 0
 
 
 # ------------------------------------------------------- simulator rules
@@ -231,17 +359,19 @@ def test_a_failure_is_never_the_best_so_far(failure, position):
     assert trace.time_to_reach(0.45) == clean.time_to_reach(0.45)
 
 
-def failing_table():
+def failing_table(copies=1):
     """Configuration 0 diverges (NaN from epoch 1 on), 1 turns to inf at
-    epoch 3, the others learn; 8 epochs of 1 s each."""
+    epoch 3, the others learn; 8 epochs of 1 s each. With copies > 1, row i
+    has the curve of configuration i % 8, so that long runs, which draw
+    each row once, meet every curve several times."""
     errors = [[math.nan] * 8, [0.3, 0.2] + [math.inf] * 6] + [
         [0.5 - 0.05 * i - 0.01 * t for t in range(8)] for i in range(6)]
-    return tiny_table(errors, [[1.0] * 8] * len(errors))
+    return tiny_table(errors * copies, [[1.0] * 8] * len(errors) * copies)
 
 
 @pytest.mark.parametrize('seed', range(5))
 def test_simulated_schedulers_with_failing_configurations(seed):
-    curves = failing_table()
+    curves = failing_table(copies=10)
     simulator = d2l.Simulator(curves, n_workers=2, max_time=400)
     searcher = lambda: d2l.TableSearcher(curves, seed)
     for scheduler in (d2l.PromotionASHAScheduler(searcher(), 2, 1, 8),
@@ -255,7 +385,7 @@ def test_simulated_schedulers_with_failing_configurations(seed):
     # 1 never gets beyond rung 2 (its error at rung 4 is inf).
     promotion = d2l.PromotionASHAScheduler(searcher(), 2, 1, 8)
     simulator.run(promotion)
-    rows = {r: [curves.row(e['config']) for e in entries]
+    rows = {r: [curves.row(e['config']) % 8 for e in entries]
             for r, entries in promotion.rungs.items()}
     assert all(0 not in found for found in rows.values())
     assert 1 not in rows[4] + rows[8]
@@ -290,12 +420,14 @@ def test_stopping_ends_a_failed_trial_at_its_next_rung_level():
 
 # ----------------------------------------------- runs on the real table
 
-def test_same_seed_same_trace_different_seeds_differ(table):
-    simulator = d2l.Simulator(table, n_workers=4,
-                              max_time=6 * table.seconds.sum(axis=1).mean())
-    first = {name: simulator.run(s) for name, s in schedulers(table, 7).items()}
-    again = {name: simulator.run(s) for name, s in schedulers(table, 7).items()}
-    other = {name: simulator.run(s) for name, s in schedulers(table, 8).items()}
+def test_same_seed_same_trace_different_seeds_differ(mlp_table):
+    simulator = d2l.Simulator(
+        mlp_table, n_workers=4,
+        max_time=8 * mlp_table.seconds.sum(axis=1).mean())
+    made = lambda seed: schedulers(mlp_table, seed).items()
+    first = {name: simulator.run(s) for name, s in made(7)}
+    again = {name: simulator.run(s) for name, s in made(7)}
+    other = {name: simulator.run(s) for name, s in made(8)}
     for name in first:
         assert as_tuple(first[name]) == as_tuple(again[name]), name
         assert as_tuple(first[name]) != as_tuple(other[name]), name
@@ -303,10 +435,11 @@ def test_same_seed_same_trace_different_seeds_differ(table):
         assert 0 <= first[name].utilization <= 1 + 1e-9, name
 
 
-def test_utilization(table):
-    max_time = 6 * table.seconds.sum(axis=1).mean()
-    simulator = d2l.Simulator(table, 4, max_time)
-    runs = {name: simulator.run(s) for name, s in schedulers(table, 0).items()}
+def test_utilization(mlp_table):
+    max_time = 8 * mlp_table.seconds.sum(axis=1).mean()
+    simulator = d2l.Simulator(mlp_table, 4, max_time)
+    runs = {name: simulator.run(s)
+            for name, s in schedulers(mlp_table, 0).items()}
     # Asynchronous schedulers never let a worker wait.
     for name in ('random search', 'ASHA (promotion)', 'ASHA (stopping)'):
         assert runs[name].utilization == pytest.approx(1.0), name
@@ -314,7 +447,7 @@ def test_utilization(table):
 
 
 def test_random_search_with_equal_jobs_uses_every_worker():
-    curves = tiny_table([[0.5, 0.4]] * 5, [[1.5, 1.5]] * 5)
+    curves = tiny_table([[0.5, 0.4]] * 9, [[1.5, 1.5]] * 9)
     for max_time in (6.0, 7.3):
         trace = d2l.Simulator(curves, 3, max_time).run(
             d2l.BasicScheduler(d2l.TableSearcher(curves, seed=0)))

@@ -17,6 +17,7 @@ by hand and kept as it is.
 import argparse
 import configparser
 import os
+import re
 import sys
 
 from d2lbook import library, notebook
@@ -68,12 +69,24 @@ def hand_written_part(path):
                      'add it below the hand-written code')
 
 
+# d2lbook adds its "Defined in" line as a docstring of its own in front of a
+# docstring that spans several lines, which leaves the real docstring a dead
+# string (help() shows only the "Defined in" line). Merge the two.
+SPLIT_DOCSTRING = re.compile(
+    r'^( *)"""(Defined in :numref:`[^`]*`)"""\n\1(""".*?)"""',
+    re.MULTILINE | re.DOTALL)
+
+
+def merge_docstrings(text):
+    return SPLIT_DOCSTRING.sub(r'\1\3\n\n\1\2"""', text)
+
+
 def library_text(path, blocks):
     import io
     out = io.StringIO()
     out.write(hand_written_part(path))
     library._write_header(out)
-    out.write(library._refactor_blocks(blocks))
+    out.write(merge_docstrings(library._refactor_blocks(blocks)))
     text = out.getvalue()
     return text if text.endswith('\n') else text + '\n'
 
