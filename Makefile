@@ -26,7 +26,7 @@ export D2L_MATHJAX_STATIC := $(abspath $(VENV))/mathjax/static
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-tensorflow setup-mxnet lib mathjax html notebooks test bench clean freeze
+.PHONY: help setup setup-tensorflow setup-mxnet lib mathjax html notebooks pdf test bench clean freeze
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -85,6 +85,14 @@ notebooks: lib $(TAB_READY) ## Write the notebooks to download to _build/colab*,
 	@# Install cells from static/notebook-requirements.txt, with the book's
 	@# d2l wheel inside (config.ini [colab] d2l); see tools/build_notebooks.py.
 	$(BIN)/python tools/build_notebooks.py --tab $(TAB)
+
+pdf: lib ## Build _build/pdf/d2l-hpo.pdf from the evaluated PyTorch notebooks (needs XeLaTeX: README, "The PDF")
+	@$(BIN)/python tools/build_pdf.py --check
+	@echo "==> Evaluating the changed notebooks (pytorch tab), one at a time"
+	$(BIN)/python tools/evaluate_notebooks.py --tab pytorch
+	@echo "==> Building the PDF (reStructuredText in _build/rst, LaTeX in _build/pdf)"
+	$(BIN)/python tools/build_pdf.py
+	@echo "==> The PDF is _build/pdf/d2l-hpo.pdf"
 
 test: $(READY) $(OTHER_TABS:%=.venv-%/.ready) ## Run the test suite (library, schedulers, every notebook of every tab, the HTML build)
 	@# Each framework's own tests run in its environment; then the rest.
