@@ -6,13 +6,18 @@ Each trial runs bench/live_trial.py, which trains with d2l.hpo_objective and
 prints time stamps. From them and from timed wrappers around the scheduler's
 methods, we measure how the workers' time was spent, how many epochs ASHA's
 stopped trials trained after the stop decision, and how long the scheduler
-took to decide.
+took to decide, and how long a trial takes from its launch to its first
+epoch (start-up), both in the tuner's runs and in a probe that starts the
+trial script alone, one process after another.
 """
+import compileall
 import contextlib
 import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -131,6 +136,54 @@ def trial_timeline(tuner, trial_id, calls, tuner_end, max_epochs):
             'epoch_starts': epoch_starts, 'reports': reports, 'stop': stop,
             'end': min(end, tuner_end), 'data': ''.join(
                 line for line in lines if 'instead' in line).strip()}
+
+
+def startup(trial):
+    """Seconds from launching the trial to its first epoch, or None if it
+    never began one."""
+    if not trial['epoch_starts']:
+        return None
+    return min(trial['epoch_starts'].values()) - trial['launch']
+
+
+def startups(run):
+    return [s for s in map(startup, run['trials']) if s is not None]
+
+
+def probe_startup(old_startup=False):
+    """Launch bench/live_trial.py alone (CPU profile) and stop it when its
+    first epoch begins; return the seconds from the launch to then.  With
+    `old_startup`, the script also does the work that the library did
+    before its first epoch until that was cut (see the script)."""
+    env = dict(os.environ, D2L_HPO_PROFILE='cpu',
+               D2L_BENCH_OLD_STARTUP='1' if old_startup else '0')
+    launch = time.time()
+    process = subprocess.Popen(
+        [sys.executable, TRIAL_SCRIPT, '--learning_rate', '0.1',
+         '--batch_size', '64', '--max_epochs', '1'],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        for line in process.stdout:
+            if line.startswith('[bench] ') and 'epoch_start' in line:
+                return json.loads(line[len('[bench] '):])['epoch_start'] - launch
+        raise RuntimeError('the trial script ended before its first epoch')
+    finally:
+        process.kill()
+        process.wait()
+
+
+def probe_startups(n):
+    """Start-up of `n` trials as the library is and `n` with its old
+    start-up work, alternating, after one untimed trial of each (it writes
+    the data cache and warms the operating system's file cache)."""
+    times = {False: [], True: []}
+    for i in range(n + 1):
+        for old_startup in (False, True):
+            seconds = probe_startup(old_startup)
+            if i:
+                times[old_startup].append(seconds)
+    return {'n': n, 'now': times[False], 'old': times[True],
+            'load': os.getloadavg()[0]}
 
 
 def time_split(run):
@@ -258,7 +311,7 @@ def save_raw(runs, path):
 
 
 def run(seconds=60, n_workers=2, seed=0, sleep_times=(0.5, 5.0), log=print,
-        figures_dir=None):
+        figures_dir=None, startup_probes=5):
     """Part 2: returns (markdown text, figure paths, headline numbers)."""
     os.environ['D2L_HPO_PROFILE'] = 'cpu'
     folder = tempfile.mkdtemp(prefix='d2l-bench-syne-tune-')
@@ -266,9 +319,18 @@ def run(seconds=60, n_workers=2, seed=0, sleep_times=(0.5, 5.0), log=print,
     import logging
     logging.getLogger('syne_tune').setLevel(logging.ERROR)
     from d2l import hpo
+    # Bytecode for the library, as pip writes it when it installs a package:
+    # else, after an edit or with PYTHONDONTWRITEBYTECODE set, every trial
+    # would compile the library's modules again (about 0.1 s).
+    compileall.compile_dir(os.path.dirname(hpo.__file__), quiet=1)
     max_epochs = hpo.PROFILES['cpu'].max_epochs
     plan = [('RS', sleep_times[0])] + [('ASHA', s) for s in sleep_times]
     runs = []
+    probe = None
+    if startup_probes:
+        log(f'  start-up of {startup_probes} + {startup_probes} trials, one '
+            'at a time ...')
+        probe = probe_startups(startup_probes)
     try:
         for method, sleep_time in plan:
             log(f'  {method}, sleep_time={sleep_time} s, {seconds} s ...')
@@ -281,7 +343,8 @@ def run(seconds=60, n_workers=2, seed=0, sleep_times=(0.5, 5.0), log=print,
         figures.append(os.path.join(figures_dir, 'live_timeline.svg'))
         plot_timeline(runs, figures[0])
         save_raw(runs, os.path.join(figures_dir, 'live_runs.json'))
-    return report(runs, seconds, seed, bool(figures)), figures, headline(runs)
+    return (report(runs, seconds, seed, bool(figures), probe), figures,
+            headline(runs))
 
 
 def headline(runs):
@@ -300,12 +363,56 @@ def headline(runs):
             'starting_share': starting / capacity,
             'wasted_epochs_mean': float(np.mean(wasted)) if wasted else None,
             'stopped': len(wasted),
+            'startup_median_s': (float(np.median(startups(r)))
+                                 if startups(r) else None),
             'on_trial_result_ms_median': lat.get('on_trial_result', (0, 0))[1],
             'suggest_ms_median': lat.get('suggest', (0, 0))[1]}
     return out
 
 
-def report(runs, seconds, seed, with_figure=False):
+def startup_text(runs, probe):
+    """The section on the start-up of a trial, as a list of lines."""
+    lines = ['### Start-up of a trial', '',
+             'Start-up: seconds from launching a trial\'s process to the '
+             'beginning of its first epoch (starting Python, imports, data set '
+             'and model; the library is byte-compiled beforehand, as an '
+             'installed package is). In the runs above, over the trials that '
+             'began an epoch, while the other worker trains or starts a trial '
+             'too:', '',
+             '| run | trials | median | max | median of: starting Python, '
+             'imports, setup |', '|:--|--:|--:|--:|--:|']
+    for r in runs:
+        times = startups(r)
+        parts = [(t['started'] - t['launch'], t['imported'] - t['started'],
+                  min(t['epoch_starts'].values()) - t['imported'])
+                 for t in r['trials'] if t['epoch_starts'] and t['started']
+                 and t['imported']]
+        lines.append(
+            f'| {r["method"]}, sleep {r["sleep_time"]} s | {len(times)} | '
+            + (f'{np.median(times):.2f} s | {max(times):.2f} s | '
+               if times else '- | - | ')
+            + (', '.join(f'{np.median(p):.2f} s' for p in zip(*parts))
+               if parts else '-') + ' |')
+    if probe:
+        now, old = probe['now'], probe['old']
+        lines += [
+            '', f'Probe, before the runs: the trial script started alone, '
+            f'{probe["n"]} times as the library is and, alternating with '
+            f'those, {probe["n"]} times with the start-up work that the '
+            'library used to do put back (importing matplotlib.pyplot, '
+            'creating a `torch.optim` optimizer, which imports '
+            '`torch._dynamo`, and parsing the fallback digits without a '
+            'cache); each process is stopped when its first epoch begins '
+            f'(load average afterwards {probe["load"]:.2f}):', '',
+            '| trial script | median | max |', '|:--|--:|--:|',
+            f'| as the library is | {np.median(now):.2f} s | '
+            f'{max(now):.2f} s |',
+            f'| with the old start-up work | {np.median(old):.2f} s | '
+            f'{max(old):.2f} s |']
+    return lines + ['']
+
+
+def report(runs, seconds, seed, with_figure=False, probe=None):
     first = runs[0]
     data = next((t['data'] for r in runs for t in r['trials'] if t['data']),
                 'Fashion-MNIST (no fallback message)')
@@ -362,7 +469,8 @@ def report(runs, seconds, seed, with_figure=False):
         f' **{u:.0%}** |' for u in util))
     lines.append('| starting / training time |' + ''.join(
         f' {a / b:.2f} |' if b else ' - |' for a, b in zip(start, train)))
-    lines += ['', '### Epochs trained after ASHA\'s stop decision', '',
+    lines += [''] + startup_text(runs, probe)
+    lines += ['### Epochs trained after ASHA\'s stop decision', '',
               'A trial keeps training until the tuner has read its report '
               'and killed it. Reaction delay: seconds from a report to the '
               'scheduler\'s decision on it (the kill follows at once), over '

@@ -4,13 +4,45 @@ the fact, storing constructor arguments as attributes, and plotting
 
 Nothing here imports a deep learning framework, so every framework module
 (:mod:`d2l.torch`, ...) and :mod:`d2l.hpo` can start with
-``from d2l.base import *``.
+``from d2l.base import *``.  Nor does importing it import matplotlib:
+``d2l.plt`` and ``d2l.matplotlib`` import it when they are first used.
 """
+import importlib
 import inspect
+import sys
+import types
 
-import matplotlib
-from matplotlib import figure as mpl_figure
-from matplotlib import pyplot as plt
+
+class ImportedOnFirstUse(types.ModuleType):
+    """Stands for the module `name` and imports it (and the modules in
+    `imports`, first) when one of its attributes is first read.
+
+    matplotlib.pyplot costs 0.3-0.7 s to import on the machine that builds
+    the book; every Syne Tune trial process paid it before its first epoch,
+    although trials plot nothing."""
+
+    def __init__(self, name, imports=()):
+        super().__init__(name)
+        self._imports = tuple(imports) + (name,)
+
+    def _module(self):
+        for name in self._imports:
+            importlib.import_module(name)
+        return sys.modules[self.__name__]
+
+    def __getattr__(self, attr):  # only for attributes not found otherwise
+        return getattr(self._module(), attr)
+
+    def __dir__(self):
+        return dir(self._module())
+
+    def __repr__(self):
+        return f'<module {self.__name__!r}, imported on first use>'
+
+
+plt = ImportedOnFirstUse('matplotlib.pyplot')
+# As before, `d2l.matplotlib.patches` and its other submodules are loaded.
+matplotlib = ImportedOnFirstUse('matplotlib', imports=['matplotlib.pyplot'])
 
 __all__ = ['add_to_class', 'HyperParameters', 'use_svg_display',
            'set_figsize', 'set_axes', 'plot', 'ProgressBoard',
@@ -191,6 +223,7 @@ class ProgressBoard(HyperParameters):
             if self.fig is None:
                 # A figure outside pyplot: Jupyter does not show it again
                 # at the end of the cell, and no GUI window opens.
+                from matplotlib import figure as mpl_figure
                 self.fig = mpl_figure.Figure(figsize=self.figsize)
             self.axes = self.fig.add_subplot()
         axes = self.axes

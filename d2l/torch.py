@@ -53,6 +53,35 @@ def try_gpu(i=0):
     return gpu(i) if num_gpus() > i else cpu()
 
 
+# --------------------------------------------------------------- optimizer
+
+class SGD:
+    """Minibatch stochastic gradient descent, ``param -= lr * grad``: the
+    update of ``torch.optim.SGD`` without momentum and weight decay,
+    computed with the same call (on the CPU, the same numbers bit for bit).
+
+    The library does not use ``torch.optim.SGD`` because creating any
+    ``torch.optim`` optimizer first imports ``torch._dynamo`` (and sympy):
+    1-3 s on the machine that builds the book, in every Syne Tune trial
+    process, before its first epoch."""
+
+    def __init__(self, params, lr):
+        self.params = list(params)  # `params` may be a generator
+        self.lr = lr
+
+    def step(self):
+        with torch.no_grad():
+            for param in self.params:
+                if param.grad is not None:
+                    param.add_(param.grad, alpha=-self.lr)
+
+    def zero_grad(self):
+        """Drop the gradients, as ``torch.optim``'s optimizers do by
+        default (``set_to_none=True``)."""
+        for param in self.params:
+            param.grad = None
+
+
 # ------------------------------------------------------------------ models
 
 class Module(nn.Module, HyperParameters, PlotsTrainingCurves):
@@ -90,7 +119,7 @@ class Module(nn.Module, HyperParameters, PlotsTrainingCurves):
 
     def configure_optimizers(self):
         """Minibatch SGD with learning rate ``self.lr``."""
-        return torch.optim.SGD(self.parameters(), lr=self.lr)
+        return SGD(self.parameters(), lr=self.lr)
 
     def apply_init(self, inputs, init=None):
         """Run the network once on `inputs` (a list of tensors), which

