@@ -535,6 +535,54 @@ class HyperbandScheduler(d2l.HPOScheduler):
         if bracket.rounds_completed > rounds_before:  # the bracket is done
             self.current = (self.current + 1) % len(self.brackets)
 
+def multi_fidelity_costs(eta=3, r_min=1, r_max=81, prefact=1):
+    """Rungs of one round of SH and brackets of Hyperband, with epochs.
+
+    Defined in :numref:`sec_mf_hpo`"""
+    epochs = lambda sizes: sum(n * r for n, r in sizes)
+    sh = SuccessiveHalvingScheduler(None, eta, r_min, r_max, prefact)
+    rungs = list(zip(sh.num_trials, sh.rung_levels))
+    brackets = HyperbandScheduler(None, eta, r_min, r_max).bracket_sizes()
+    return {'rung_levels': sh.rung_levels, 'rungs': rungs,
+            'sh_epochs': epochs(rungs), 'sh_full_epochs': rungs[0][0] * r_max,
+            'brackets': brackets,
+            'hyperband_epochs': [epochs(sizes) for sizes in brackets],
+            'hyperband_full_epochs': sum(sizes[0][0]
+                                         for sizes in brackets) * r_max}
+
+def show_multi_fidelity_costs(eta=3, r_min=1, r_max=81, prefact=1):
+    """Print and plot the rungs and epochs of `multi_fidelity_costs`.
+
+    Defined in :numref:`sec_mf_hpo`"""
+    costs = multi_fidelity_costs(eta, r_min, r_max, prefact)
+    rounds = [('SH round', costs['rungs'])] + [
+        (f'bracket {b}', sizes) for b, sizes in enumerate(costs['brackets'])]
+    print(f'eta = {eta}, r_min = {r_min}, r_max = {r_max}, c = {prefact}')
+    for name, sizes in rounds:  # trials x epochs at each rung
+        print(f'{name:10s}  ' + ', '.join(f'{n} x {r}' for n, r in sizes)
+              + f'  ({sum(n * r for n, r in sizes)} epochs)')
+    for method, key in (('SH round', 'sh'), ('Hyperband', 'hyperband')):
+        total = np.sum(costs[f'{key}_epochs'])
+        full = costs[f'{key}_full_epochs']  # every configuration to r_max
+        print(f'{method}: {total} epochs, {total / full:.1%} of training its '
+              'configurations fully')
+    _, ax = d2l.plt.subplots(figsize=(6, 0.3 * len(rounds) + 1))
+    levels = costs['rung_levels']
+    for i, (name, sizes) in enumerate(rounds):
+        left = 0
+        for n, r in sizes:  # one segment per rung, colored by its level
+            ax.barh(i, n * r, left=left, color=f'C{levels.index(r)}',
+                    edgecolor='white')
+            left += n * r
+    ax.set_yticks(range(len(rounds)), [name for name, _ in rounds])
+    ax.invert_yaxis()
+    ax.legend([d2l.plt.Rectangle((0, 0), 1, 1, color=f'C{k}')
+               for k in range(len(levels))], levels, title='epochs',
+              loc='upper left', bbox_to_anchor=(1, 1))
+    ax.set_xlabel('epochs trained')
+    d2l.plt.tight_layout()
+    d2l.plt.show()  # in a widget, the figure appears in its output
+
 class LearningCurves:
     """Validation errors and epoch times recorded for configurations."""
     def __init__(self, configs, errors, seconds, dataset=''):
@@ -682,6 +730,9 @@ class SimulationTrace:
         self.busy = [0.0] * n_workers  # seconds each worker spent training
         self.n_jobs = self.n_trials = 0
         self.out_of_configurations = None  # when the searcher ran out
+        # (worker, start, end, epochs trained by then) of each finished job,
+        # and of each job still running at max_time, with end = max_time
+        self.jobs = []
 
     def record(self, time, error):
         if d2l.is_failure(error):  # a failure is never the best so far
@@ -732,6 +783,8 @@ class Simulator(d2l.HyperParameters):
         for worker, job in enumerate(self.jobs):  # busy until the end
             if job is not None:
                 self.trace.busy[worker] += self.max_time - job['start']
+                self.trace.jobs.append((worker, job['began'], self.max_time,
+                                        job['epoch']))
         return self.trace
 
     def assign_jobs(self):
@@ -760,7 +813,7 @@ class Simulator(d2l.HyperParameters):
         self.trace.n_trials += epoch == 0
         self.jobs[worker] = {
             'config': config, 'row': row, 'epoch': epoch,
-            'max_epochs': max_epochs, 'start': self.time,
+            'max_epochs': max_epochs, 'start': self.time, 'began': self.time,
             'end': self.time + self.curves.seconds[row, epoch]}
 
     def finish_epoch(self, worker):
@@ -778,6 +831,7 @@ class Simulator(d2l.HyperParameters):
             self.trace.record(self.time, error)
         if done:
             self.scheduler.update(job['config'], error)
+            self.trace.jobs.append((worker, job['began'], self.time, epoch))
             self.jobs[worker] = None
         else:
             job.update(epoch=epoch, start=self.time,
@@ -870,6 +924,64 @@ def ratio_interval(times, reference, level=0.95, n_resamples=1000,
     ratio = np.inf if np.isnan(ratio) else ratio
     k = int((1 - level) / 2 * n_resamples)
     return float(ratio), ratios[k], ratios[n_resamples - 1 - k]
+
+def scheduler_by_name(method, searcher, eta):
+    """A scheduler of this chapter, by name, on a `TableSearcher`.
+
+    Defined in :numref:`sec_asha_scratch`"""
+    rungs = dict(eta=eta, r_min=1, r_max=searcher.curves.max_epochs)
+    if method == 'asynchronous Hyperband':
+        from syne_tune.optimizer.baselines import ASHA
+        return SyneTuneScheduler(searcher, lambda space, points: ASHA(
+            space, metric='validation_error', do_minimize=True,
+            time_attr='epoch', max_t=rungs['r_max'], grace_period=1,
+            reduction_factor=eta, brackets=len(d2l.rung_levels(**rungs)),
+            points_to_evaluate=points, random_seed=0))
+    return {'random search': lambda: d2l.BasicScheduler(searcher),
+            'synchronous SH': lambda: d2l.SuccessiveHalvingScheduler(
+                searcher, **rungs),
+            'ASHA (promotion)': lambda: PromotionASHAScheduler(
+                searcher, **rungs),
+            'ASHA (stopping)': lambda: StoppingASHAScheduler(
+                searcher, **rungs)}[method]()
+
+def show_worker_timeline(curves, method='ASHA (stopping)', n_workers=4,
+                         eta=3, seed=0):
+    """Simulate a run with the compute of 32 average full trainings and
+    draw its jobs per worker and its best error so far.
+
+    Defined in :numref:`sec_asha_scratch`"""
+    budget = 32 * curves.seconds.sum(axis=1).mean() / n_workers
+    scheduler = scheduler_by_name(method, TableSearcher(curves, seed), eta)
+    trace = Simulator(curves, n_workers, budget).run(scheduler)
+    levels = d2l.rung_levels(1, curves.max_epochs, eta)
+    print(f'{method}, {n_workers} worker{"s" * (n_workers > 1)}, '
+          f'eta = {eta}, seed {seed}: '
+          f'{trace.n_jobs} jobs, {trace.n_trials} trials, best error '
+          f'{trace.best_errors[-1]:.3f}, utilization {trace.utilization:.1%}')
+    fig, (ax, ax_best) = d2l.plt.subplots(
+        1, 2, figsize=(8, 1.5 + 0.2 * n_workers), width_ratios=(2, 1))
+    for worker in range(n_workers):
+        jobs = [job for job in trace.jobs if job[0] == worker]
+        rungs = [max(np.searchsorted(levels, epochs, 'right') - 1, 0)
+                 for *_, epochs in jobs]  # highest rung level reached
+        ax.broken_barh([(start, end - start) for _, start, end, _ in jobs],
+                       (worker - 0.4, 0.8), edgecolor='white', linewidth=0.3,
+                       facecolors=[f'C{k}' for k in rungs])
+    ax.legend([d2l.plt.Rectangle((0, 0), 1, 1, color=f'C{k}')
+               for k in range(len(levels))], levels, title='epochs',
+              fontsize='small', loc='upper left', bbox_to_anchor=(1, 1))
+    ax.set_xlim(0, budget)
+    ax.set_yticks(range(n_workers))
+    ax.set_xlabel('simulated time (seconds)')
+    ax.set_ylabel('worker')
+    ax_best.step(trace.times + [budget], trace.best_errors
+                 + trace.best_errors[-1:], where='post')
+    ax_best.set_xlim(0, budget)
+    ax_best.set_xlabel('simulated time (seconds)')
+    ax_best.set_ylabel('best validation error')
+    fig.tight_layout()
+    d2l.plt.show()  # in a widget, the figure appears in its output
 
 def ray_tune_report(epoch, error):
     """Pass a report(epoch, error) of hpo_objective on to Ray Tune.

@@ -8,6 +8,8 @@
 2. Headless Chromium opens rendered pages served on 127.0.0.1 with every
    other request aborted and recorded: the math is typeset by MathJax, no
    image is broken, and no outside request was attempted.
+3. The sections with interactive explorers show the explorers' output for
+   the default values, and no trace of a live widget.
 
 The book is taken from $D2L_HTML_DIR, default _build/html (run `make html`
 first; tests/test_book_build.py does, and runs before this file). The
@@ -19,6 +21,7 @@ import http.server
 import os
 import re
 import threading
+from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -213,6 +216,25 @@ def test_mathjax_is_served_from_the_book(html_dir):
     assert os.path.exists(os.path.join(
         html_dir, '_static', 'mathjax', 'tex-mml-chtml.js')), (
         'MathJax is not in _static/mathjax: see tools/install_mathjax.sh')
+
+
+# Section -> a line of its explorer's output for the default values.
+EXPLORERS = {'sh-intro': 'bracket 4   5 x 81  (405 epochs)',
+             'asha-scratch': 'ASHA (stopping), 4 workers, eta = 3, seed 0:'}
+# What a live widget leaves on a static page: its placeholder, its text
+# repr, its view and its saved state.
+WIDGET_TRACES = ('Loading widget', 'interactive(children=',
+                 'application/vnd.jupyter.widget', 'jupyter-widgets')
+
+
+@pytest.mark.parametrize('section', sorted(EXPLORERS))
+def test_explorers_show_default_output_and_no_widget(html_dir, section):
+    page = os.path.join(html_dir, 'chapter_hyperparameter_optimization',
+                        section + '.html')
+    html = open(page, encoding='utf-8').read()
+    text = unescape(re.sub(r'<[^>]*>', '', html))  # outputs are highlighted
+    assert EXPLORERS[section] in text, f'{page}: no output of the explorer'
+    assert not [t for t in WIDGET_TRACES if t in html or t in text], page
 
 
 def test_scanner_catches_what_d2lbook_injects():

@@ -21,15 +21,20 @@ processed by d2lbook's own code (tab selection, formatting, outputs), but:
   mentions `gpus=1` or `try_gpu()`, and on a machine without a GPU it then
   refuses to evaluate it at all. Here every notebook sees the machine as it
   is, and the chapter's hardware profile decides.
+
+Cells that make live widgets are not run, and any widget output is removed
+(_ExecuteWithoutWidgets, strip_widgets): the HTML book shows static outputs.
 """
 import argparse
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import time
 
+import nbformat
 from d2lbook import build, config as d2lbook_config
 from nbconvert.preprocessors import ExecutePreprocessor
 
@@ -67,11 +72,28 @@ def kernel_name(tab, python=None):
     return name
 
 
+# A cell that makes live widgets: it imports ipywidgets.
+LIVE_WIDGETS = re.compile(r'^\s*(from|import)\s+ipywidgets\b', re.M)
+
+
+class _ExecuteWithoutWidgets(ExecutePreprocessor):
+    """Runs every cell but those that make live widgets. A static page
+    cannot run them, and the evaluation sometimes hung in such a cell
+    (nbclient stands in for the frontend of the Output widget). Sections
+    print the widget's output for the default values in a cell before."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == 'code' and LIVE_WIDGETS.search(cell.source):
+            cell.outputs = []
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
+
+
 def _run_in_kernel(name):
     """Stands in for notedown.run, which d2lbook calls to execute a
     notebook, with the tab's kernel instead of the default one."""
     def run(notebook, timeout=30):
-        ExecutePreprocessor(timeout=timeout, kernel_name=name).preprocess(
+        _ExecuteWithoutWidgets(timeout=timeout, kernel_name=name).preprocess(
             notebook, resources={})
     return run
 
@@ -114,6 +136,8 @@ def evaluate(source, timeout=1200, tab=TABS[0], python=None):
     start = time.time()
     build._process_and_eval_notebook(_RunNow(timeout), source, target, True,
                                      builder.config)
+    notebook = strip_widgets(nbformat.read(target, as_version=4))
+    nbformat.write(notebook, target)
     # `d2lbook build html --tab all` merges the tabs again only when the
     # merged notebook is older than the pytorch one: drop it.
     merged = os.path.join(ROOT, '_build', 'eval_all',
@@ -121,6 +145,23 @@ def evaluate(source, timeout=1200, tab=TABS[0], python=None):
     if os.path.exists(merged):
         os.remove(merged)
     return os.path.join(ROOT, target), time.time() - start
+
+
+WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json'
+
+
+def strip_widgets(notebook):
+    """Remove the outputs of live widgets and the saved widget state.
+
+    A static page cannot run a widget: it would show "Loading widget..." or
+    the widget's text repr. Cells that make widgets are not run (above);
+    this removes any widget that other code displayed (a progress bar)."""
+    for cell in notebook.cells:
+        if cell.cell_type == 'code':
+            cell.outputs = [out for out in cell.get('outputs', [])
+                            if WIDGET_VIEW not in out.get('data', {})]
+    notebook.metadata.pop('widgets', None)
+    return notebook
 
 
 def outdated_notebooks(tab=TABS[0]):
