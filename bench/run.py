@@ -116,7 +116,9 @@ def headline_text(numbers):
         lines.append(
             f'- Live, {name} s: utilization {percent(row["utilization"])}, '
             f'starting processes {percent(row["starting_share"])} of worker '
-            'time' + ('' if name.startswith('RS') else
+            'time' + (f', start-up (launch to first epoch) median '
+                      f'{row["startup_median_s"]:.2f} s per trial'
+                      if row.get('startup_median_s') is not None else '') + ('' if name.startswith('RS') else
                       f'; expected epochs trained after a stop decision '
                       f'{expected:.2f}, stopped trials {row["stopped"]}')
             + f'; scheduler: on_trial_result median '
