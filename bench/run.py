@@ -79,12 +79,6 @@ def versions():
     return ', '.join(out)
 
 
-def ratio_text(row):
-    high = row['ratio_high']
-    return (f'{row["ratio"]:.2f} [{row["ratio_low"]:.2f}, '
-            + ('inf' if high == float('inf') else f'{high:.2f}') + ']')
-
-
 def percent(x):
     return '-' if x is None else f'{x:.0%}'
 
@@ -96,7 +90,7 @@ def headline_text(numbers):
     correlations = sim.pop('rank_correlation', None)
     for n_workers, rows in sim.items():
         ratios = ', '.join(
-            f'{name} {ratio_text(rows[name])}' for name in
+            f'{name} {simulated.ratio_text(rows[name])}' for name in
             ('synchronous SH', 'ASHA (stopping)', 'ASHA (promotion)',
              'Syne Tune ASHA') if name in rows)
         lines.append(

@@ -4,11 +4,10 @@ citation or image."""
 import glob
 import os
 import re
-import subprocess
 
 import pytest
 
-from chapter import NOTEBOOKS, ROOT, SECTIONS, section_name
+from chapter import NOTEBOOKS, ROOT, SECTIONS, run_make, section_name
 
 HTML = os.path.join(ROOT, '_build', 'html')
 LOG = os.path.join(ROOT, '_build', 'make_html.log')
@@ -21,15 +20,7 @@ BROKEN = re.compile(r'WARNING: .*(undefined label|unknown target|citation|'
 
 @pytest.fixture(scope='module')
 def build_log():
-    env = dict(os.environ, D2L_HPO_PROFILE='cpu')
-    env.pop('MPLBACKEND', None)  # the notebooks choose the inline backend
-    result = subprocess.run(['make', 'html'], cwd=ROOT, env=env,
-                            capture_output=True, text=True)
-    os.makedirs(os.path.dirname(LOG), exist_ok=True)
-    with open(LOG, 'w') as f:
-        f.write(result.stdout + result.stderr)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return result.stdout + result.stderr
+    return run_make('html', LOG)
 
 
 def test_no_broken_references(build_log):

@@ -16,12 +16,11 @@ import glob
 import json
 import os
 import re
-import subprocess
 import sys
 
 import pytest
 
-from chapter import CHAPTER, ROOT, SECTIONS, section_name
+from chapter import CHAPTER, ROOT, SECTIONS, run_make, section_name
 
 sys.path.insert(0, os.path.join(ROOT, 'tools'))
 import build_pdf  # noqa: E402
@@ -173,14 +172,7 @@ def book():
     except ImportError:
         _missing('pypdf is not installed (static/requirements-pytorch.txt '
                  'pins it; make setup)')
-    env = dict(os.environ, D2L_HPO_PROFILE='cpu')
-    env.pop('MPLBACKEND', None)  # if a notebook is evaluated, as make html
-    result = subprocess.run(['make', 'pdf'], cwd=ROOT, env=env,
-                            capture_output=True, text=True)
-    os.makedirs(os.path.dirname(MAKE_LOG), exist_ok=True)
-    with open(MAKE_LOG, 'w') as f:
-        f.write(result.stdout + result.stderr)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    run_make('pdf', MAKE_LOG)
     reader = PdfReader(PDF)
     pages = [page.extract_text() for page in reader.pages]
     return {'reader': reader, 'pages': pages, 'text': '\n'.join(pages),
