@@ -65,11 +65,13 @@ def idx_root(tmp_path):
 # The long end-to-end tests run after the fast unit tests, in this order:
 # the notebooks one by one, the narrated claims (on the notebooks just
 # evaluated), then the book build (which renders those notebooks and writes
-# the notebooks to download), the PDF (from the same evaluated notebooks),
+# the notebooks to download), the PDF and the slides (from the same
+# evaluated notebooks),
 # then checks of the built book, then the downloaded notebooks run in fresh
 # environments.
 END_TO_END = ('test_notebooks.py', 'test_narrative.py', 'test_book_build.py',
-              'test_pdf.py', 'test_offline_html.py',
+              'test_pdf.py', 'test_slides.py', 'test_solutions.py',
+              'test_offline_html.py',
               'test_notebook_downloads.py', 'test_colab_notebooks.py')
 
 

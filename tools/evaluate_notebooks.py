@@ -4,6 +4,7 @@
     python tools/evaluate_notebooks.py --tab mxnet      # outdated, one tab
     python tools/evaluate_notebooks.py --all            # every notebook
     python tools/evaluate_notebooks.py chapter_hyperparameter_optimization/sh-async.md
+    python tools/evaluate_notebooks.py --book solutions   # the instructors' book
 
 The pytorch tab goes to _build/eval, the others to _build/eval_<tab>
 (d2lbook's folders). Each tab runs in a Jupyter kernel of its own pinned
@@ -41,6 +42,9 @@ from nbconvert.preprocessors import ExecutePreprocessor
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABS = ('pytorch', 'tensorflow', 'mxnet')
 KERNELS = os.path.join(ROOT, '_build', 'kernels')
+# The d2lbook project (its config.ini) to evaluate: the students' book, or
+# with --book the instructors' book in solutions/.
+BOOK = ROOT
 
 
 def tab_python(tab):
@@ -118,7 +122,7 @@ class _RunNow:
 
 
 def _builder(tab=TABS[0]):
-    os.chdir(ROOT)
+    os.chdir(BOOK)
     return build.Builder(d2lbook_config.Config(tab=tab))
 
 
@@ -127,7 +131,7 @@ def evaluate(source, timeout=1200, tab=TABS[0], python=None):
     (path of the evaluated notebook, seconds)."""
     build.notedown.run = _run_in_kernel(kernel_name(tab, python))
     builder = _builder(tab)
-    source = os.path.join('.', os.path.relpath(os.path.abspath(source), ROOT))
+    source = os.path.join('.', os.path.relpath(os.path.abspath(source), BOOK))
     target = os.path.join(builder.config.eval_dir,
                           os.path.splitext(source)[0] + '.ipynb')
     os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -144,10 +148,30 @@ def evaluate(source, timeout=1200, tab=TABS[0], python=None):
                           os.path.relpath(target, builder.config.eval_dir))
     if os.path.exists(merged):
         os.remove(merged)
-    return os.path.join(ROOT, target), time.time() - start
+    return os.path.join(BOOK, target), time.time() - start
 
 
 WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json'
+# {tab: {source: seconds}} of the last evaluation of each notebook, in the
+# book's output folder (_build/): for bench/book_cost.py and for people.
+SECONDS_FILE = 'evaluation_seconds.json'
+
+
+def record_seconds(tab, source, seconds):
+    """Add one notebook's evaluation time to the book's SECONDS_FILE."""
+    path = os.path.join(BOOK, _builder(tab).config.tgt_dir, SECONDS_FILE)
+    recorded = read_seconds(path)
+    recorded.setdefault(tab, {})[os.path.normpath(source)] = round(seconds, 1)
+    with open(path, 'w') as f:
+        json.dump(recorded, f, indent=1, sort_keys=True)
+
+
+def read_seconds(path):
+    """The {tab: {source: seconds}} of a SECONDS_FILE ({} if missing)."""
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
 
 
 def strip_widgets(notebook):
@@ -179,13 +203,22 @@ def main():
                         help='the tab to evaluate (default: every tab)')
     parser.add_argument('--timeout', type=int, default=1200,
                         help='seconds one notebook may take in all')
+    parser.add_argument('--book', default=ROOT,
+                        help='the folder of the d2lbook project (config.ini)')
     args = parser.parse_args()
+    global BOOK
+    BOOK = os.path.abspath(args.book)
+    if not os.path.exists(os.path.join(BOOK, 'config.ini')):
+        parser.error(f'{BOOK} has no config.ini: not a d2lbook project')
     logging.basicConfig(level=logging.WARNING)
     tabs = TABS if args.tab == 'all' else (args.tab,)
+    if BOOK != ROOT:  # the instructors' book has the PyTorch tab only
+        tabs = (TABS[0],)
     jobs = []  # (tab, source)
     for tab in tabs:
-        if args.sources:
-            sources = args.sources
+        if args.sources:  # relative to where we are, not to the book
+            sources = [os.path.relpath(os.path.abspath(s), BOOK)
+                       for s in args.sources]
         elif args.all:
             sources = sorted(_builder(tab)._find_md_files()[0])
         else:
@@ -200,6 +233,7 @@ def main():
         except Exception as e:  # a failing cell, the time limit, no env
             print(f'FAILED {source} ({tab}): {e}', file=sys.stderr)
             sys.exit(1)
+        record_seconds(tab, source, seconds)
         print(f'[{i}/{len(jobs)}] Evaluated {source} ({tab}) in '
               f'{seconds:.1f} s', flush=True)
     print(f'Evaluated {len(jobs)} notebooks in {time.time() - total:.1f} s')

@@ -16,25 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEST=${1:-.venv/mathjax}
-PIN_DIR=static/mathjax
-WANT=$(sed -n 's/.*"mathjax": *"\([^"]*\)".*/\1/p' "$PIN_DIR/package.json" | head -1)
-
-command -v npm >/dev/null || {
-  echo "install_mathjax: npm is missing (Debian: apt-get install -y nodejs npm)" >&2
-  exit 1
-}
-
-mkdir -p "$DEST"
-cp "$PIN_DIR/package.json" "$PIN_DIR/package-lock.json" "$DEST/"
-# --ignore-scripts: MathJax has no install scripts, and none may run.
-(cd "$DEST" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-
+bash tools/install_pinned_npm_package.sh static/mathjax mathjax "$DEST"
 PKG="$DEST/node_modules/mathjax"
 GOT=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$PKG/package.json" | head -1)
-if [ "$GOT" != "$WANT" ]; then
-  echo "install_mathjax: expected mathjax $WANT, npm installed '$GOT'" >&2
-  exit 1
-fi
 
 # Stage the browser files where html_static_path picks them up. latest.js is
 # left out: its only job is to load "the latest MathJax" from a CDN.
