@@ -26,7 +26,7 @@ export D2L_MATHJAX_STATIC := $(abspath $(VENV))/mathjax/static
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-tensorflow setup-mxnet lib mathjax html notebooks pdf test bench clean freeze
+.PHONY: help setup setup-tensorflow setup-mxnet lib check-lib mathjax html notebooks pdf solutions test bench clean freeze
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -58,16 +58,20 @@ setup-mxnet: .venv-mxnet/.ready ## Create .venv-mxnet for the MXNet tab
 	.venv-$*/bin/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-lib: $(READY) ## Regenerate d2l/*.py from the chapter's #@save cells
+lib: $(READY) ## Write the generated modules d2l/hpo.py, d2l/*_hpo.py from the chapter's #@save cells
 	$(BIN)/python tools/build_library.py
+
+# The builds never rewrite the library: they stop if it is out of date.
+check-lib: $(READY) ## Stop with a message if the generated library is out of date with the chapter
+	@$(BIN)/python tools/build_library.py --check >/dev/null
 
 mathjax: $(MATHJAX) ## Install the pinned MathJax from the npm registry (for make html)
 
-$(MATHJAX): static/mathjax/package.json static/mathjax/package-lock.json tools/install_mathjax.sh
+$(MATHJAX): static/mathjax/package.json static/mathjax/package-lock.json tools/install_mathjax.sh tools/install_pinned_npm_package.sh
 	@echo "==> Installing the pinned MathJax from the npm registry into $(VENV)/mathjax"
 	bash tools/install_mathjax.sh $(VENV)/mathjax
 
-html: lib $(MATHJAX) $(TAB_READY) ## Evaluate the notebooks of every tab (cached), build _build/html with its notebooks to download (TAB=pytorch: one tab)
+html: check-lib $(MATHJAX) $(TAB_READY) ## Evaluate the notebooks of every tab (cached), build _build/html with its notebooks to download (TAB=pytorch: one tab)
 	@echo "==> Evaluating the changed notebooks ($(TAB) tabs), one at a time"
 	$(BIN)/python tools/evaluate_notebooks.py --tab $(TAB)
 	@echo "==> Building the HTML book ($(TAB) tabs)"
@@ -78,7 +82,7 @@ html: lib $(MATHJAX) $(TAB_READY) ## Evaluate the notebooks of every tab (cached
 	$(BIN)/python tools/offline_html.py _build/html
 	@echo "==> The book is in _build/html/index.html"
 
-notebooks: lib $(TAB_READY) ## Write the notebooks to download to _build/colab*, _build/sagemaker* and zips to _build/notebooks (TAB=pytorch: one tab)
+notebooks: check-lib $(TAB_READY) ## Write the notebooks to download to _build/colab*, _build/sagemaker* and zips to _build/notebooks (TAB=pytorch: one tab)
 	@echo "==> Evaluating the changed notebooks ($(TAB) tabs), one at a time"
 	$(BIN)/python tools/evaluate_notebooks.py --tab $(TAB)
 	@echo "==> Writing a Jupyter/Colab and a SageMaker notebook per section and tab"
@@ -86,7 +90,7 @@ notebooks: lib $(TAB_READY) ## Write the notebooks to download to _build/colab*,
 	@# d2l wheel inside (config.ini [colab] d2l); see tools/build_notebooks.py.
 	$(BIN)/python tools/build_notebooks.py --tab $(TAB)
 
-pdf: lib ## Build _build/pdf/d2l-hpo.pdf from the evaluated PyTorch notebooks (needs XeLaTeX: README, "The PDF")
+pdf: check-lib ## Build _build/pdf/d2l-hpo.pdf from the evaluated PyTorch notebooks (needs XeLaTeX: README, "The PDF")
 	@$(BIN)/python tools/build_pdf.py --check
 	@echo "==> Evaluating the changed notebooks (pytorch tab), one at a time"
 	$(BIN)/python tools/evaluate_notebooks.py --tab pytorch
@@ -94,13 +98,39 @@ pdf: lib ## Build _build/pdf/d2l-hpo.pdf from the evaluated PyTorch notebooks (n
 	$(BIN)/python tools/build_pdf.py
 	@echo "==> The PDF is _build/pdf/d2l-hpo.pdf"
 
-test: $(READY) $(OTHER_TABS:%=.venv-%/.ready) ## Run the test suite (library, schedulers, every notebook of every tab, the HTML build)
+solutions: check-lib $(MATHJAX) ## Build the instructors' book of worked solutions: _build/solutions/html and _build/solutions/notebooks
+	@echo "==> Evaluating the changed solutions (pytorch), one at a time"
+	$(BIN)/python tools/evaluate_notebooks.py --book solutions --timeout 600
+	@echo "==> Building the instructors' book"
+	cd solutions && $(BIN)/d2lbook build html
+	$(BIN)/python tools/offline_html.py _build/solutions/html --config solutions/config.ini
+	@echo "==> Copying its notebooks (they run inside this repository)"
+	rm -rf _build/solutions/notebooks
+	cp -r _build/solutions/eval _build/solutions/notebooks
+	@echo "==> The instructors' book is in _build/solutions/html/index.html"
+
+# reveal.js for the lecture slides: pinned in static/revealjs/package-lock.json
+# (reveal.js 4.6.0), fetched from the npm registry.
+REVEALJS := $(VENV)/revealjs/.installed
+
+$(REVEALJS): static/revealjs/package.json static/revealjs/package-lock.json tools/install_revealjs.sh tools/install_pinned_npm_package.sh
+	@echo "==> Installing the pinned reveal.js from the npm registry into $(VENV)/revealjs"
+	bash tools/install_revealjs.sh $(VENV)/revealjs
+
+slides: check-lib $(MATHJAX) $(REVEALJS) ## Build the lecture slides, one reveal.js deck per section, in _build/slides (from the evaluated PyTorch notebooks)
+	@echo "==> Evaluating the changed notebooks (pytorch tab), one at a time"
+	$(BIN)/python tools/evaluate_notebooks.py --tab pytorch
+	@echo "==> Building the slides from the slide marks of the sources"
+	$(BIN)/python tools/build_slides.py
+	@echo "==> The decks are _build/slides/<section>.html"
+
+test: $(READY) $(OTHER_TABS:%=.venv-%/.ready) ## Run the test suite (library, schedulers, every notebook of every tab, the HTML build, PDF, slides, solutions)
 	@# Each framework's own tests run in its environment; then the rest.
 	.venv-tensorflow/bin/python -m pytest -v -p no:cacheprovider tests/test_tensorflow.py
 	.venv-mxnet/bin/python -m pytest -v -p no:cacheprovider tests/test_mxnet.py
 	$(BIN)/python -m pytest -v
 
-bench: lib ## Benchmarks -> bench/REPORT.md: methods on recorded curves, live Syne Tune runs (BOOK=1: also time make html)
+bench: check-lib ## Benchmarks -> bench/REPORT.md: methods on recorded curves, live Syne Tune runs (BOOK=1: also time make html)
 	$(BIN)/python bench/run.py --venv $(VENV) $(if $(BOOK),--book) $(BENCH_ARGS)
 
 freeze: $(READY) ## Rewrite static/requirements-pytorch.txt from .venv (Ray's packages stay in their own file)

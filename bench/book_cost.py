@@ -4,23 +4,29 @@ Copies the repository (the files git tracks or would track, with their
 modification times) to a temporary folder and runs `make html` there twice
 with the existing environment (VENV=...): cold (no _build, every notebook is
 evaluated) and warm (everything cached). Reports both wall times and each
-notebook's evaluation time from the build log (tools/evaluate_notebooks.py
-evaluates them one at a time).
+notebook's evaluation time, which tools/evaluate_notebooks.py (it evaluates
+them one at a time) writes to _build/evaluation_seconds.json.
 """
 import os
-import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
-# Printed by tools/evaluate_notebooks.py, which `make html` runs.
-EVALUATED = re.compile(r'\] Evaluated (?P<path>\S+) in (?P<seconds>[\d.]+) s')
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'tools'))
+import evaluate_notebooks  # noqa: E402
 
 
-def notebook_seconds(log):
-    """{notebook path: seconds} from the 'Evaluated ... in N s' lines."""
-    return {m['path']: float(m['seconds']) for m in EVALUATED.finditer(log)}
+def notebook_seconds(folder):
+    """{'notebook (tab)': seconds} of the notebooks evaluated in a build of
+    the book in `folder`."""
+    recorded = evaluate_notebooks.read_seconds(os.path.join(
+        folder, '_build', evaluate_notebooks.SECONDS_FILE))
+    return {f'{source} ({tab})': seconds
+            for tab, sources in recorded.items()
+            for source, seconds in sources.items()}
 
 
 def repository_files(repo):
@@ -69,7 +75,7 @@ def make_html(folder, venv, dry_run):
 def run(repo, venv, dry_run=False, keep=False, log=print):
     """Part 3: returns (markdown text, figure paths, headline numbers)."""
     folder = tempfile.mkdtemp(prefix='d2l-bench-book-')
-    builds = []
+    builds, per_notebook = [], {}
     try:
         copy_repository(repo, folder)
         for label in ('cold', 'warm'):
@@ -77,6 +83,8 @@ def run(repo, venv, dry_run=False, keep=False, log=print):
                 f'in {folder} ...')
             seconds, code, text = make_html(folder, venv, dry_run)
             builds.append((label, seconds, code, text))
+            if label == 'cold':
+                per_notebook = notebook_seconds(folder)
             with open(os.path.join(folder, f'make_html_{label}.log'), 'w') as f:
                 f.write(text)
             if code != 0:
@@ -85,11 +93,11 @@ def run(repo, venv, dry_run=False, keep=False, log=print):
     finally:
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
-    return report(builds, dry_run, folder if keep else None), [], {
-        label: seconds for label, seconds, _, _ in builds}
+    return report(builds, per_notebook, dry_run, folder if keep else None), \
+        [], {label: seconds for label, seconds, _, _ in builds}
 
 
-def report(builds, dry_run, kept):
+def report(builds, per_notebook, dry_run, kept):
     lines = ['## 3. The book\'s cost: `make html`', '']
     if dry_run:
         lines += ['Dry run (`make -n`): commands printed, nothing built; '
@@ -104,16 +112,15 @@ def report(builds, dry_run, kept):
     for label, seconds, code, _ in builds:
         lines.append(f'| {label} | {seconds:.0f} s ({seconds / 60:.1f} min) '
                      f'| {code} |')
-    per_notebook = notebook_seconds(builds[0][3]) if builds else {}
     lines += ['', 'Evaluation time of each notebook in the cold build '
               '(one at a time):', '']
     if per_notebook:
         lines += ['| notebook | seconds |', '|:--|--:|']
         for path, s in sorted(per_notebook.items(), key=lambda kv: -kv[1]):
             lines.append(f'| `{path}` | {s} |')
-        lines.append(f'| total | {sum(per_notebook.values())} |')
+        lines.append(f'| total | {sum(per_notebook.values()):.1f} |')
     else:
-        lines.append('(no "Evaluated ... in N s" lines in the log)')
+        lines.append('(no notebook was evaluated)')
     if dry_run and builds:
         lines += ['', 'What `make html` would run (cold):', '', '```',
                   builds[0][3].strip(), '```']

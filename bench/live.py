@@ -97,8 +97,11 @@ def run_tuner(method, sleep_time, seconds, n_workers, seed, max_epochs):
     with contextlib.redirect_stdout(io.StringIO()):
         tuner.run()
     end = time.time()
+    # Every trial the tuner started went through on_trial_add
+    started = sorted({trial_id for name, _, trial_id, _ in calls
+                      if name == 'on_trial_add'})
     trials = [trial_timeline(tuner, trial_id, calls, end, max_epochs)
-              for trial_id in sorted(tuner.trial_backend._trial_dict)]
+              for trial_id in started]
     return {'method': method, 'sleep_time': sleep_time, 'start': start,
             'end': end, 'n_workers': n_workers, 'max_epochs': max_epochs,
             'load_before': load, 'load_after': os.getloadavg()[0],
@@ -412,6 +415,85 @@ def startup_text(runs, probe):
     return lines + ['']
 
 
+def worker_time_table(runs, splits):
+    """Where the workers' time went, one column per run."""
+    lines = []
+    header = '| activity |' + ''.join(
+        f' {r["method"]}, sleep {r["sleep_time"]} s |' for r in runs)
+    lines += [header, '|:--|' + '--:|' * len(runs)]
+    for key in splits[0][0]:
+        lines.append(f'| {key} |' + ''.join(
+            f' {s[key]:.1f} s ({s[key] / c:.0%}) |' for s, c, _, _ in splits))
+    lines.append('| **worker time** |' + ''.join(
+        f' {c:.1f} s |' for _, c, _, _ in splits))
+    lines.append('| trials started |' + ''.join(
+        f' {len(r["trials"])} |' for r in runs))
+    lines.append('| epochs reported |' + ''.join(
+        f' {sum(len(t["reports"]) for t in r["trials"])} |' for r in runs))
+    util = [(s['epochs (reported)'] + s['epochs cut off']) / c
+            for s, c, _, _ in splits]
+    start = [(s['starting Python'] + s['imports'] + s['data and model setup'])
+             for s, c, _, _ in splits]
+    train = [s['epochs (reported)'] + s['epochs cut off'] for s, _, _, _ in splits]
+    lines.append('| **utilization** (epochs / worker time) |' + ''.join(
+        f' **{u:.0%}** |' for u in util))
+    lines.append('| starting / training time |' + ''.join(
+        f' {a / b:.2f} |' if b else ' - |' for a, b in zip(start, train)))
+    return lines
+
+
+def stop_decision_text(runs, splits):
+    """The epochs that ASHA's stopped trials trained after the decision."""
+    lines = ['### Epochs trained after ASHA\'s stop decision', '',
+              'A trial keeps training until the tuner has read its report '
+              'and killed it. Reaction delay: seconds from a report to the '
+              'scheduler\'s decision on it (the kill follows at once), over '
+              'all reports. Expected epochs after a stop decision: mean delay '
+              '/ mean epoch. Observed: for each trial that ASHA stopped before '
+              'max_t, the epochs it reported after the epoch of the decision '
+              '(from the trial\'s output: the tuner discards them), and the '
+              'training seconds after the decision, including the epoch cut '
+              'off by the kill. With eta = 2, Syne Tune\'s ASHA never stops '
+              'the first two trials at a rung, and starting a trial takes '
+              'seconds, so a short run stops few trials: the expected value '
+              'rests on every report, the observed one on these few.', '',
+              '| sleep_time | reports | reaction delay: median, mean (max) '
+              '| mean epoch | expected epochs after a stop | stopped trials | '
+              'observed epochs after the decision: total (max) | seconds '
+              'trained after decisions |',
+              '|--:|--:|--:|--:|--:|--:|--:|--:|']
+    for r, (s, c, wasted, wasted_s) in zip(runs, splits):
+        if r['method'] != 'ASHA':
+            continue
+        delays, epochs = reaction_delays(r), epoch_durations(r)
+        lines.append(
+            f'| {r["sleep_time"]} s | {len(delays)} | '
+            + (f'{np.median(delays):.2f} s, {np.mean(delays):.2f} s '
+               f'({max(delays):.2f} s) | ' if delays else '- | ')
+            + (f'{np.mean(epochs):.2f} s | ' if epochs else '- | ')
+            + (f'{np.mean(delays) / np.mean(epochs):.2f} | '
+               if delays and epochs else '- | ')
+            + f'{len(wasted)} | '
+            + (f'{sum(wasted)} ({max(wasted)}) | ' if wasted else '0 | ')
+            + f'{wasted_s:.1f} s |')
+    return lines
+
+
+def latency_text(runs):
+    """The time spent inside the scheduler's methods."""
+    lines = ['', '### Scheduler decision latency', '',
+              'Time spent inside the scheduler\'s methods (timed wrappers '
+              'around the instance\'s methods), in milliseconds: calls, median,'
+              ' 95th percentile, max.', '',
+              '| run | method | calls | median ms | p95 ms | max ms |',
+              '|:--|:--|--:|--:|--:|--:|']
+    for r in runs:
+        for name, (n, med, p95, mx) in latency(r).items():
+            lines.append(f'| {r["method"]}, sleep {r["sleep_time"]} s | '
+                         f'`{name}` | {n} | {med:.3f} | {p95:.3f} | {mx:.3f} |')
+    return lines
+
+
 def report(runs, seconds, seed, with_figure=False, probe=None):
     first = runs[0]
     data = next((t['data'] for r in runs for t in r['trials'] if t['data']),
@@ -447,70 +529,10 @@ def report(runs, seconds, seed, with_figure=False, probe=None):
         '(reported, or cut off when the process was killed); after '
         'training: from the last report to the end of the script; idle: the '
         'rest (the process exiting, the tuner noticing a free worker).', '']
-    header = '| activity |' + ''.join(
-        f' {r["method"]}, sleep {r["sleep_time"]} s |' for r in runs)
-    lines += [header, '|:--|' + '--:|' * len(runs)]
     splits = [time_split(r) for r in runs]
-    for key in splits[0][0]:
-        lines.append(f'| {key} |' + ''.join(
-            f' {s[key]:.1f} s ({s[key] / c:.0%}) |' for s, c, _, _ in splits))
-    lines.append('| **worker time** |' + ''.join(
-        f' {c:.1f} s |' for _, c, _, _ in splits))
-    lines.append('| trials started |' + ''.join(
-        f' {len(r["trials"])} |' for r in runs))
-    lines.append('| epochs reported |' + ''.join(
-        f' {sum(len(t["reports"]) for t in r["trials"])} |' for r in runs))
-    util = [(s['epochs (reported)'] + s['epochs cut off']) / c
-            for s, c, _, _ in splits]
-    start = [(s['starting Python'] + s['imports'] + s['data and model setup'])
-             for s, c, _, _ in splits]
-    train = [s['epochs (reported)'] + s['epochs cut off'] for s, _, _, _ in splits]
-    lines.append('| **utilization** (epochs / worker time) |' + ''.join(
-        f' **{u:.0%}** |' for u in util))
-    lines.append('| starting / training time |' + ''.join(
-        f' {a / b:.2f} |' if b else ' - |' for a, b in zip(start, train)))
+    lines += worker_time_table(runs, splits)
     lines += [''] + startup_text(runs, probe)
-    lines += ['### Epochs trained after ASHA\'s stop decision', '',
-              'A trial keeps training until the tuner has read its report '
-              'and killed it. Reaction delay: seconds from a report to the '
-              'scheduler\'s decision on it (the kill follows at once), over '
-              'all reports. Expected epochs after a stop decision: mean delay '
-              '/ mean epoch. Observed: for each trial that ASHA stopped before '
-              'max_t, the epochs it reported after the epoch of the decision '
-              '(from the trial\'s output: the tuner discards them), and the '
-              'training seconds after the decision, including the epoch cut '
-              'off by the kill. With eta = 2, Syne Tune\'s ASHA never stops '
-              'the first two trials at a rung, and starting a trial takes '
-              'seconds, so a short run stops few trials: the expected value '
-              'rests on every report, the observed one on these few.', '',
-              '| sleep_time | reports | reaction delay: median, mean (max) '
-              '| mean epoch | expected epochs after a stop | stopped trials | '
-              'observed epochs after the decision: total (max) | seconds '
-              'trained after decisions |',
-              '|--:|--:|--:|--:|--:|--:|--:|--:|']
-    for r, (s, c, wasted, wasted_s) in zip(runs, splits):
-        if r['method'] != 'ASHA':
-            continue
-        delays, epochs = reaction_delays(r), epoch_durations(r)
-        lines.append(
-            f'| {r["sleep_time"]} s | {len(delays)} | '
-            + (f'{np.median(delays):.2f} s, {np.mean(delays):.2f} s '
-               f'({max(delays):.2f} s) | ' if delays else '- | ')
-            + (f'{np.mean(epochs):.2f} s | ' if epochs else '- | ')
-            + (f'{np.mean(delays) / np.mean(epochs):.2f} | '
-               if delays and epochs else '- | ')
-            + f'{len(wasted)} | '
-            + (f'{sum(wasted)} ({max(wasted)}) | ' if wasted else '0 | ')
-            + f'{wasted_s:.1f} s |')
-    lines += ['', '### Scheduler decision latency', '',
-              'Time spent inside the scheduler\'s methods (timed wrappers '
-              'around the instance\'s methods), in milliseconds: calls, median,'
-              ' 95th percentile, max.', '',
-              '| run | method | calls | median ms | p95 ms | max ms |',
-              '|:--|:--|--:|--:|--:|--:|']
-    for r in runs:
-        for name, (n, med, p95, mx) in latency(r).items():
-            lines.append(f'| {r["method"]}, sleep {r["sleep_time"]} s | '
-                         f'`{name}` | {n} | {med:.3f} | {p95:.3f} | {mx:.3f} |')
+    lines += stop_decision_text(runs, splits)
+    lines += latency_text(runs)
     lines.append('')
     return '\n'.join(lines)

@@ -14,12 +14,17 @@ TableSearcher draws without replacement, so no run sees a configuration
 twice; the report says whether a run ran out of rows, and when.
 """
 import math
+import os
 import random
+import sys
 import time
 
 import numpy as np
 
 from d2l import hpo as d2l
+
+SOLUTIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))), 'solutions', 'chapter_hyperparameter_optimization')
 
 TABLE = 'mlp_learning_curves.csv'
 ETA, R_MIN = 3, 1  # rung levels 1, 3, 9, 27
@@ -32,22 +37,6 @@ FULL_TRAININGS = 32
 GRID_POINTS = 200  # time points of the best-error curves
 
 
-def require_simulator():
-    """Fail with a clear message if d2l.hpo lacks the simulator."""
-    missing = [name for name in ('load_learning_curves', 'TableSearcher',
-                                 'PromotionASHAScheduler',
-                                 'StoppingASHAScheduler', 'Simulator',
-                                 'SimulationTrace', 'SyneTuneScheduler',
-                                 'rank_correlation', 'ratio_interval',
-                                 'target_error')
-               if not hasattr(d2l, name)]
-    if missing:
-        raise SystemExit(
-            f'd2l/hpo.py has no {", ".join(missing)}: the simulation section '
-            '(asha-scratch.md) must be in the chapter and `make lib` must have '
-            'run')
-
-
 def budget(table, n_workers):
     """Simulated seconds of one run with n_workers workers."""
     return FULL_TRAININGS * table.seconds.sum(axis=1).mean() / n_workers
@@ -55,36 +44,19 @@ def budget(table, n_workers):
 
 # ------------------------------------------------- asynchronous Hyperband
 
-class AsyncHyperband(d2l.HPOScheduler):
-    """Asynchronous Hyperband as a thin composition of the library's
-    PromotionASHAScheduler: one bracket per rung level r of successive
-    halving, with rung levels r, r * eta, ..., r_max. A free worker first
-    promotes a configuration in any bracket (the most aggressive bracket
-    first); otherwise a new configuration goes to a bracket drawn at random,
-    bracket s with a probability proportional to e^(number of its rung
-    levels), as Syne Tune 0.16 does."""
-
-    def __init__(self, searcher, eta, r_min, r_max, seed=0):
-        levels = d2l.PromotionASHAScheduler(
-            searcher, eta, r_min, r_max).rung_levels
-        self.brackets = [d2l.PromotionASHAScheduler(searcher, eta, r, r_max)
-                         for r in levels]
-        self.weights = [math.exp(len(b.rung_levels)) for b in self.brackets]
-        self.rng = random.Random(seed)
-        self.pending = []  # (job, bracket) handed out and not reported yet
-
-    def suggest(self):
-        promoting = [b for b in self.brackets if b.promotable() is not None]
-        bracket = promoting[0] if promoting else self.rng.choices(
-            self.brackets, weights=self.weights)[0]
-        job = bracket.suggest()
-        self.pending.append((job, bracket))
-        return job
-
-    def update(self, config, error, info=None):
-        i = next(i for i, (job, _) in enumerate(self.pending) if job == config)
-        _, bracket = self.pending.pop(i)
-        bracket.update(config, error, info)
+def async_hyperband_class():
+    """Asynchronous Hyperband with promotion: the reference solution of
+    exercise 6 of sec_asha_scratch in the instructors' book (solutions/),
+    read from its source, so that the algorithm is written once."""
+    sys.path.insert(0, SOLUTIONS)
+    try:
+        import chapter_code
+    finally:
+        sys.path.remove(SOLUTIONS)
+    namespace = {'d2l': d2l, 'math': math, 'random': random, 'np': np}
+    chapter_code.define('asha-scratch', 'AsyncHyperbandScheduler',
+                        namespace=namespace, folder=SOLUTIONS)
+    return namespace['AsyncHyperbandScheduler']
 
 
 # ------------------------------------------- Syne Tune through an adapter
@@ -138,26 +110,19 @@ def methods(table, n_workers, max_time, syne_tune=True):
     """name -> function of the seed that returns a fresh scheduler."""
     r_max = table.max_epochs
     searcher = lambda seed: d2l.TableSearcher(table, seed)
-    made = {
-        'random search': lambda s: d2l.BasicScheduler(searcher(s)),
-        'synchronous SH': lambda s: d2l.SuccessiveHalvingScheduler(
-            searcher(s), eta=ETA, r_min=R_MIN, r_max=r_max),
-        'synchronous Hyperband': lambda s: d2l.HyperbandScheduler(
-            searcher(s), eta=ETA, r_min=R_MIN, r_max=r_max),
-        'ASHA (stopping)': lambda s: d2l.StoppingASHAScheduler(
-            searcher(s), ETA, R_MIN, r_max),
-        'ASHA (promotion)': lambda s: d2l.PromotionASHAScheduler(
-            searcher(s), ETA, R_MIN, r_max),
-        'async Hyperband (promotion)': lambda s: (
-            d2l.AsyncHyperbandScheduler(searcher(s), ETA, R_MIN, r_max, s)
-            if hasattr(d2l, 'AsyncHyperbandScheduler')
-            else AsyncHyperband(searcher(s), ETA, R_MIN, r_max, s)),
-    }
+    # The book's schedulers, as the chapter's comparison creates them
+    made = {name: lambda s, name=name: d2l.scheduler_by_name(
+                name, searcher(s), ETA)
+            for name in ('random search', 'synchronous SH',
+                         'synchronous Hyperband', 'ASHA (stopping)',
+                         'ASHA (promotion)')}
+    AsyncHyperband = async_hyperband_class()
+    made['async Hyperband (promotion)'] = lambda s: AsyncHyperband(
+        searcher(s), ETA, R_MIN, r_max, seed=s)
     if syne_tune:
         import logging
         logging.getLogger('syne_tune').setLevel(logging.ERROR)
-        brackets = len(d2l.PromotionASHAScheduler(
-            None, ETA, R_MIN, r_max).rung_levels)
+        brackets = len(d2l.rung_levels(R_MIN, r_max, ETA))
         made.update({
             'Syne Tune RandomSearch': lambda s: FinalResultOnly(
                 d2l.SyneTuneScheduler(searcher(s),
@@ -243,9 +208,7 @@ def rank_correlations(table, levels):
 def final_ranks_at(table, levels, top=5):
     """For the `top` configurations with the best final error: (final error,
     {r: rank among all configurations after r epochs})."""
-    order = lambda errors: np.argsort(np.argsort(errors, kind='stable'),
-                                      kind='stable') + 1
-    ranks = {r: order(table.errors[:, r - 1]) for r in levels}
+    ranks = {r: d2l.ordinal_ranks(table.errors[:, r - 1]) for r in levels}
     final = table.errors[:, -1]
     return [(float(final[i]), {r: int(ranks[r][i]) for r in levels})
             for i in np.argsort(final, kind='stable')[:top]]
@@ -313,7 +276,6 @@ def plot(results, table, path):
 
 def run(seeds, workers, figures_dir, syne_tune=True, log=print):
     """Run part 1; return (markdown text, figure paths, headline numbers)."""
-    require_simulator()
     table = d2l.load_learning_curves(TABLE)
     start = time.perf_counter()
     results = {}
@@ -357,6 +319,53 @@ def ratio_text(row):
         return '-'
     high = 'inf' if math.isinf(row['ratio_high']) else f'{row["ratio_high"]:.2f}'
     return f'{row["ratio"]:.2f} [{row["ratio_low"]:.2f}, {high}]'
+
+
+def time_to_target_tables(results):
+    """One table per number of workers: time to target, ratio to random
+    search, trials and utilization of every method."""
+    lines = []
+    for n_workers, res in results.items():
+        lines += [f'#### {n_workers} worker{"s" * (n_workers > 1)}: target '
+                  f'error {res["target"]:.3f}, budget '
+                  f'{res["grid"][-1]:.0f} simulated s', '',
+                  '| method | time to target: median (q1-q3), s | ratio to '
+                  'RS [95 % interval] | runs reaching it | trials per run '
+                  '(max) | utilization | final error (median) |',
+                  '|:--|--:|--:|--:|--:|--:|--:|']
+        for name, row in res['rows'].items():
+            lines.append(
+                f'| {name} | {seconds_text(row["time_median"])} '
+                f'({seconds_text(row["time_q1"])}-'
+                f'{seconds_text(row["time_q3"])}) | {ratio_text(row)}'
+                f' | {row["reached"]:.0%} | {row["trials"]:.1f} '
+                f'({row["max_trials"]}) | '
+                f'{row["utilization_median"]:.0%} '
+                f'({row["utilization_q1"]:.0%}-{row["utilization_q3"]:.0%}) | '
+                f'{row["final_error_median"]:.3f} |')
+        lines.append('')
+    return lines
+
+
+def syne_tune_text(results):
+    """How the Syne Tune schedulers ran, and whether Syne Tune's
+    RandomSearch reproduced the book's."""
+    same = lambda r: [t.best_errors for t in r['traces']['random search']] \
+        == [t.best_errors for t in r['traces']['Syne Tune RandomSearch']]
+    return [
+        'Syne Tune schedulers run through the library\'s '
+        '`d2l.SyneTuneScheduler` (sec_asha_scratch): `suggest()` + '
+        '`on_trial_add`, then per epoch `on_trial_result` (a `STOP` ends '
+        'the job, followed by `on_trial_remove`), else '
+        '`on_trial_complete`, as the `Tuner` calls them (RandomSearch '
+        'hears only the final epoch, as d2l\'s random search does); '
+        'configurations come as `points_to_evaluate` in the '
+        'TableSearcher order, and NumPy\'s global generator (bracket '
+        'choice) is seeded. With the same order of configurations, Syne '
+        'Tune\'s RandomSearch must reproduce d2l\'s random search exactly; '
+        'identical here: ' + ', '.join(
+            f'{n} worker{"s" * (n > 1)}: ' + ('yes' if same(r) else 'NO')
+            for n, r in results.items()) + '.', '']
 
 
 def report(results, table, seeds, elapsed, identical, syne_tune,
@@ -429,46 +438,12 @@ def report(results, table, seeds, elapsed, identical, syne_tune,
         'seed; "inf" where more than half of a resample never reached the '
         'target). Utilization: busy time / (workers x wall time), median '
         '(quartiles).', '']
-    for n_workers, res in results.items():
-        lines += [f'#### {n_workers} worker{"s" * (n_workers > 1)}: target '
-                  f'error {res["target"]:.3f}, budget '
-                  f'{res["grid"][-1]:.0f} simulated s', '',
-                  '| method | time to target: median (q1-q3), s | ratio to '
-                  'RS [95 % interval] | runs reaching it | trials per run '
-                  '(max) | utilization | final error (median) |',
-                  '|:--|--:|--:|--:|--:|--:|--:|']
-        for name, row in res['rows'].items():
-            lines.append(
-                f'| {name} | {seconds_text(row["time_median"])} '
-                f'({seconds_text(row["time_q1"])}-'
-                f'{seconds_text(row["time_q3"])}) | {ratio_text(row)}'
-                f' | {row["reached"]:.0%} | {row["trials"]:.1f} '
-                f'({row["max_trials"]}) | '
-                f'{row["utilization_median"]:.0%} '
-                f'({row["utilization_q1"]:.0%}-{row["utilization_q3"]:.0%}) | '
-                f'{row["final_error_median"]:.3f} |')
-        lines.append('')
+    lines += time_to_target_tables(results)
     if syne_tune:
-        lines += [
-            'Syne Tune schedulers run through the library\'s '
-            '`d2l.SyneTuneScheduler` (sec_asha_scratch): `suggest()` + '
-            '`on_trial_add`, then per epoch `on_trial_result` (a `STOP` ends '
-            'the job, followed by `on_trial_remove`), else '
-            '`on_trial_complete`, as the `Tuner` calls them (RandomSearch '
-            'hears only the final epoch, as d2l\'s random search does); '
-            'configurations come as `points_to_evaluate` in the '
-            'TableSearcher order, and NumPy\'s global generator (bracket '
-            'choice) is seeded. With the same order of configurations, Syne '
-            'Tune\'s RandomSearch must reproduce d2l\'s random search exactly; '
-            'identical here: ' + ', '.join(
-                f'{n} worker{"s" * (n > 1)}: ' + ('yes' if [t.best_errors for t in
-                 r['traces']['random search']] == [
-                    t.best_errors for t in r['traces']['Syne Tune RandomSearch']]
-                 else 'NO') for n, r in results.items()) + '.', '']
-    if not hasattr(d2l, 'AsyncHyperbandScheduler'):
-        lines += [
-            '"async Hyperband (promotion)" is `bench/simulated.py`\'s '
-            '`AsyncHyperband`, a thin composition of the library\'s '
-            '`PromotionASHAScheduler` brackets (d2l.hpo has no asynchronous '
-            'Hyperband class).', '']
+        lines += syne_tune_text(results)
+    lines += [
+        '"async Hyperband (promotion)" is the reference solution of the '
+        'exercise on asynchronous Hyperband in the instructors\' book '
+        '(`solutions/chapter_hyperparameter_optimization/asha-scratch.md`): '
+        'one `PromotionASHAScheduler` per bracket.', '']
     return '\n'.join(lines)

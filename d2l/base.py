@@ -46,7 +46,7 @@ matplotlib = ImportedOnFirstUse('matplotlib', imports=['matplotlib.pyplot'])
 
 __all__ = ['add_to_class', 'HyperParameters', 'use_svg_display',
            'set_figsize', 'set_axes', 'plot', 'ProgressBoard',
-           'PlotsTrainingCurves',
+           'PlotsTrainingCurves', 'DataModule', 'TrainerSkeleton',
            'inspect', 'matplotlib', 'plt']
 
 
@@ -271,3 +271,76 @@ class PlotsTrainingCurves:
         self.board.draw(x, float(value),  # float() waits for the result
                         ('train_' if train else 'val_') + key,
                         every_n=max(1, int(every_n)))
+
+
+class DataModule(HyperParameters):
+    """Base class of the data sets: a training and a validation loader."""
+
+    def __init__(self, root=None, num_workers=0):
+        self.save_hyperparameters()
+
+    def get_dataloader(self, train):
+        raise NotImplementedError
+
+    def train_dataloader(self):
+        return self.get_dataloader(train=True)
+
+    def val_dataloader(self):
+        return self.get_dataloader(train=False)
+
+
+class TrainerSkeleton(HyperParameters):
+    """What the ``Trainer`` of every framework shares: it trains a
+    ``Module`` on a :class:`DataModule`, and each call of :meth:`fit` trains
+    `max_epochs` more epochs and keeps the model and optimizer state, so a
+    script can call ``fit`` once per epoch and report in between.
+    ``plot=False`` switches the live training curves off (and the validation
+    pass that feeds them), which HPO runs that train many models want.
+
+    A framework's ``Trainer`` says how to find its GPUs (:meth:`gpu` and
+    :meth:`gpu_count`) and how to count the batches of a loader
+    (:meth:`num_batches`), and adds ``prepare_model``, ``prepare_batch``,
+    ``fit_epoch`` and ``validation_error``.
+    """
+
+    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0,
+                 plot=True):
+        self.save_hyperparameters()
+        self.gpus = [self.gpu(i)
+                     for i in range(min(num_gpus, self.gpu_count()))]
+        self.model = self.data = None
+        self.epoch = 0
+
+    @staticmethod
+    def gpu(i):
+        """The framework's device object of the i-th GPU."""
+        raise NotImplementedError
+
+    @staticmethod
+    def gpu_count():
+        """The number of GPUs that the framework can use."""
+        raise NotImplementedError
+
+    def num_batches(self, loader):
+        """The number of minibatches of a loader."""
+        return len(loader)
+
+    def prepare_data(self, data):
+        self.data = data
+        self.train_dataloader = data.train_dataloader()
+        self.val_dataloader = data.val_dataloader()
+        self.num_train_batches = self.num_batches(self.train_dataloader)
+        self.num_val_batches = (self.num_batches(self.val_dataloader)
+                                if self.val_dataloader is not None else 0)
+
+    def fit(self, model, data):
+        """Train `model` on `data` for ``self.max_epochs`` more epochs."""
+        if data is not self.data:
+            self.prepare_data(data)
+        if model is not self.model:
+            self.prepare_model(model)
+        if model._plotting():
+            model.board.xlim = [0, self.epoch + self.max_epochs]
+        for _ in range(self.max_epochs):
+            self.fit_epoch()
+            self.epoch += 1

@@ -56,6 +56,7 @@ with warnings.catch_warnings():
 
 from d2l.base import *  # noqa: F401,F403,E402
 from d2l.hpo import *  # noqa: F401,F403,E402
+from d2l.exercises import check_exercise  # noqa: F401,E402
 from d2l import fashion_mnist  # noqa: E402
 # After the star imports, which bring NumPy's `np` along: here `np` is
 # MXNet's NumPy interface, as in the d2l book's MXNet code.
@@ -257,21 +258,13 @@ class AlexNet(Classifier):
 
 # -------------------------------------------------------------------- data
 
-class DataModule(HyperParameters):
-    """Base class of the data sets: a training and a validation loader."""
+class DataModule(DataModule):
+    """:class:`d2l.base.DataModule`, with MXNet's NumPy semantics switched
+    on before the arrays are made."""
 
     def __init__(self, root=None, num_workers=0):
-        use_np()  # before the arrays are made
-        self.save_hyperparameters()
-
-    def get_dataloader(self, train):
-        raise NotImplementedError
-
-    def train_dataloader(self):
-        return self.get_dataloader(train=True)
-
-    def val_dataloader(self):
-        return self.get_dataloader(train=False)
+        use_np()
+        super().__init__(root, num_workers)
 
 
 default_data_dir = fashion_mnist.default_data_dir
@@ -387,32 +380,12 @@ def _uninitialized(params):
             if p._data is None and not p._deferred_init]
 
 
-class Trainer(HyperParameters):
+class Trainer(TrainerSkeleton):
     """Trains a :class:`Module` on a :class:`DataModule` with minibatch
-    SGD (the model's ``configure_optimizers``).
-
-    Each call of :meth:`fit` trains `max_epochs` more epochs and keeps the
-    model and optimizer state, so a script can call ``fit`` once per epoch
-    and report in between.  ``num_gpus > 0`` uses GPUs when there are any
-    and the CPU otherwise.  ``plot=False`` switches the live training
-    curves off (and the validation pass that feeds them), which HPO runs
-    that train many models want.
+    SGD (the model's ``configure_optimizers``); see :class:`TrainerSkeleton`.
+    ``num_gpus > 0`` uses GPUs when there are any and the CPU otherwise.
     """
-
-    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0,
-                 plot=True):
-        self.save_hyperparameters()
-        self.gpus = [gpu(i) for i in range(min(num_gpus, d2l.num_gpus()))]
-        self.model = self.data = None
-        self.epoch = 0
-
-    def prepare_data(self, data):
-        self.data = data
-        self.train_dataloader = data.train_dataloader()
-        self.val_dataloader = data.val_dataloader()
-        self.num_train_batches = len(self.train_dataloader)
-        self.num_val_batches = (len(self.val_dataloader)
-                                if self.val_dataloader is not None else 0)
+    gpu, gpu_count = staticmethod(gpu), staticmethod(num_gpus)
 
     @property
     def device(self):
@@ -438,17 +411,8 @@ class Trainer(HyperParameters):
         return [a.as_in_ctx(self.device) for a in batch]
 
     def fit(self, model, data):
-        """Train `model` on `data` for ``self.max_epochs`` more epochs."""
         use_np()  # this thread may not be the one that imported d2l
-        if data is not self.data:
-            self.prepare_data(data)
-        if model is not self.model:
-            self.prepare_model(model)
-        if model._plotting():
-            model.board.xlim = [0, self.epoch + self.max_epochs]
-        for _ in range(self.max_epochs):
-            self.fit_epoch()
-            self.epoch += 1
+        super().fit(model, data)
 
     def fit_epoch(self):
         """One pass over the training data, then (only when the curves
@@ -490,41 +454,6 @@ class Trainer(HyperParameters):
         return 1.0 - float(correct) / total
 
 
-#################   WARNING   ################
-# The below part is generated automatically through:
-#    d2lbook build lib
-# Don't edit it directly
-
-class HPOTrainer(d2l.Trainer):
-    """Trainer without plots; calls report(epoch, error) after each epoch.
-
-    Defined in :numref:`sec_api_hpo`"""
-    def __init__(self, max_epochs, num_gpus=1, gradient_clip_val=0,
-                 report=None):
-        super().__init__(max_epochs, num_gpus=num_gpus,
-                         gradient_clip_val=gradient_clip_val, plot=False)
-        self.report = report
-
-    def fit_epoch(self):
-        super().fit_epoch()
-        if self.report is not None:
-            # Evaluating draws no random numbers (see the text): training
-            # goes on exactly as it would without the report
-            error = self.validation_error()
-            self.report(self.epoch + 1, error)  # self.epoch: epochs done
-
-def hpo_objective(learning_rate, batch_size, max_epochs=None, seed=0,
-                  report=None):
-    """Train the profile's network with HPOTrainer; return the error.
-
-    Defined in :numref:`sec_api_hpo`"""
-    profile = d2l.choose_profile(d2l.num_gpus())
-    if max_epochs is None:
-        max_epochs = profile.max_epochs
-    mx.random.seed(seed)  # the initial weights and the minibatch order
-    model = getattr(d2l, profile.model)(lr=learning_rate)
-    data = d2l.FashionMNIST(batch_size=batch_size, resize=profile.resize,
-                            num_train=profile.num_train, num_val=profile.num_val)
-    trainer = HPOTrainer(max_epochs=max_epochs, report=report)
-    trainer.fit(model=model, data=data)
-    return trainer.validation_error()
+# The chapter's own framework code (HPOTrainer, hpo_objective), generated by
+# `make lib`; it uses what this module defined above.
+from d2l.mxnet_hpo import *  # noqa: F401,F403,E402

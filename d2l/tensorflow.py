@@ -72,6 +72,7 @@ tf = _import_tensorflow_quietly()
 from d2l import fashion_mnist  # noqa: E402
 from d2l.base import *  # noqa: F401,F403,E402
 from d2l.hpo import *  # noqa: F401,F403,E402
+from d2l.exercises import check_exercise  # noqa: F401,E402
 
 d2l = sys.modules[__name__]
 
@@ -279,22 +280,6 @@ class AlexNet(Classifier):
 
 # -------------------------------------------------------------------- data
 
-class DataModule(HyperParameters):
-    """Base class of the data sets: a training and a validation loader."""
-
-    def __init__(self, root=None, num_workers=0):
-        self.save_hyperparameters()
-
-    def get_dataloader(self, train):
-        raise NotImplementedError
-
-    def train_dataloader(self):
-        return self.get_dataloader(train=True)
-
-    def val_dataloader(self):
-        return self.get_dataloader(train=False)
-
-
 default_data_dir = fashion_mnist.default_data_dir
 
 
@@ -385,34 +370,17 @@ def _compile(function, loader, drop_last=False):
     return tf.function(function, reduce_retracing=True)
 
 
-class Trainer(HyperParameters):
+class Trainer(TrainerSkeleton):
     """Trains a :class:`Module` on a :class:`DataModule` with minibatch
-    SGD (the model's ``configure_optimizers``).
-
-    Each call of :meth:`fit` trains `max_epochs` more epochs and keeps the
-    model and optimizer state, so a script can call ``fit`` once per epoch
-    and report in between.  TensorFlow places the computation on the first
-    GPU by itself when there is one; ``num_gpus`` is kept for the same
-    signature as in PyTorch (``self.gpus`` lists the GPUs it asks for that
-    exist).  ``plot=False`` switches the live training curves off (and the
-    validation pass that feeds them), which HPO runs that train many models
-    want.
+    SGD (the model's ``configure_optimizers``); see :class:`TrainerSkeleton`.
+    TensorFlow places the computation on the first GPU by itself when there
+    is one; ``num_gpus`` is kept for the same signature as in PyTorch
+    (``self.gpus`` lists the GPUs it asks for that exist).
     """
+    gpu, gpu_count = staticmethod(gpu), staticmethod(num_gpus)
 
-    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0,
-                 plot=True):
-        self.save_hyperparameters()
-        self.gpus = [gpu(i) for i in range(min(num_gpus, d2l.num_gpus()))]
-        self.model = self.data = None
-        self.epoch = 0
-
-    def prepare_data(self, data):
-        self.data = data
-        self.train_dataloader = data.train_dataloader()
-        self.val_dataloader = data.val_dataloader()
-        self.num_train_batches = int(self.train_dataloader.cardinality())
-        self.num_val_batches = (int(self.val_dataloader.cardinality())
-                                if self.val_dataloader is not None else 0)
+    def num_batches(self, loader):
+        return int(loader.cardinality())
 
     def prepare_model(self, model):
         model.trainer = self
@@ -433,18 +401,6 @@ class Trainer(HyperParameters):
     def prepare_batch(self, batch):
         """A minibatch as a tuple (TensorFlow moves it to the device)."""
         return tuple(batch)
-
-    def fit(self, model, data):
-        """Train `model` on `data` for ``self.max_epochs`` more epochs."""
-        if data is not self.data:
-            self.prepare_data(data)
-        if model is not self.model:
-            self.prepare_model(model)
-        if model._plotting():
-            model.board.xlim = [0, self.epoch + self.max_epochs]
-        for _ in range(self.max_epochs):
-            self.fit_epoch()
-            self.epoch += 1
 
     def _train_step(self, *batch):
         """Loss, gradients (clipped to a global norm of at most
@@ -502,41 +458,6 @@ class Trainer(HyperParameters):
         return 1.0 - correct / total
 
 
-#################   WARNING   ################
-# The below part is generated automatically through:
-#    d2lbook build lib
-# Don't edit it directly
-
-class HPOTrainer(d2l.Trainer):
-    """Trainer without plots; calls report(epoch, error) after each epoch.
-
-    Defined in :numref:`sec_api_hpo`"""
-    def __init__(self, max_epochs, num_gpus=1, gradient_clip_val=0,
-                 report=None):
-        super().__init__(max_epochs, num_gpus=num_gpus,
-                         gradient_clip_val=gradient_clip_val, plot=False)
-        self.report = report
-
-    def fit_epoch(self):
-        super().fit_epoch()
-        if self.report is not None:
-            # No random state to protect: the minibatch order comes from the
-            # training data's own seeded shuffle, and evaluating draws nothing
-            error = self.validation_error()
-            self.report(self.epoch + 1, error)  # self.epoch: epochs done
-
-def hpo_objective(learning_rate, batch_size, max_epochs=None, seed=0,
-                  report=None):
-    """Train the profile's network with HPOTrainer; return the error.
-
-    Defined in :numref:`sec_api_hpo`"""
-    profile = d2l.choose_profile(d2l.num_gpus())
-    if max_epochs is None:
-        max_epochs = profile.max_epochs
-    tf.keras.utils.set_random_seed(seed)  # Python, NumPy and TensorFlow
-    model = getattr(d2l, profile.model)(lr=learning_rate)
-    data = d2l.FashionMNIST(batch_size=batch_size, resize=profile.resize,
-                            num_train=profile.num_train, num_val=profile.num_val)
-    trainer = HPOTrainer(max_epochs=max_epochs, report=report)
-    trainer.fit(model=model, data=data)
-    return trainer.validation_error()
+# The chapter's own framework code (HPOTrainer, hpo_objective), generated by
+# `make lib`; it uses what this module defined above.
+from d2l.tensorflow_hpo import *  # noqa: F401,F403,E402

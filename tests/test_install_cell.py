@@ -224,6 +224,8 @@ def test_wheel_is_reproducible_and_holds_the_library(wheel, tmp_path):
     assert open(again, 'rb').read() == open(wheel, 'rb').read()
     with zipfile.ZipFile(wheel) as z:
         for path in ('d2l/__init__.py', 'd2l/hpo.py', 'd2l/torch.py',
+                     'd2l/torch_hpo.py', 'd2l/profiles.py',
+                     'd2l/exercises.py',
                      'd2l/data/lenet_learning_curves.csv'):
             assert z.read(path) == open(os.path.join(ROOT, path), 'rb').read()
     assert os.path.getsize(wheel) < 200_000

@@ -22,6 +22,8 @@ from d2l import mxnet as d2l  # noqa: E402  (first: see restore_numpy_aliases)
 import mxnet as mx  # noqa: E402
 from mxnet import autograd, gluon, np  # noqa: E402
 
+import trainer_contract  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
@@ -191,35 +193,23 @@ def test_default_root_is_absolute(monkeypatch, tmp_path):
 
 # ----------------------------------------------------------------- trainer
 
+def digits(num_train, num_val, batch_size):
+    return TinyDigits(n_train=num_train, n_val=num_val, batch_size=batch_size)
+
+
+def seed(value):
+    mx.random.seed(value)
+    onp.random.seed(value)  # TinyDigits shuffles with Gluon's own sampler
+
+
 def test_fit_lowers_validation_error_and_continues():
-    mx.random.seed(0)
-    onp.random.seed(0)  # TinyDigits shuffles with Gluon's own sampler
-    data, model = TinyDigits(), d2l.LeNet(lr=0.1)
-    trainer = d2l.Trainer(max_epochs=1, plot=False)
-    trainer.fit(model, data)
-    first = trainer.validation_error()
-    assert 0 <= first <= 1 and trainer.epoch == 1
-    assert trainer.num_train_batches == 16 and trainer.train_batch_idx == 16
-    optimizer = trainer.optim
-    for _ in range(4):          # one epoch per call, as trial scripts do
-        trainer.fit(model, data)
-    assert trainer.epoch == 5 and trainer.optim is optimizer
-    assert trainer.train_batch_idx == 5 * 16
-    last = trainer.validation_error()
-    assert last < first - 0.2, (first, last)
-    assert model.board.data == {}  # nothing was plotted
+    trainer_contract.fit_lowers_validation_error_and_continues(
+        d2l, seed, digits, epochs=5)
 
 
 def test_fit_with_plotting_and_clipping_records_curves():
-    mx.random.seed(0)
-    data = TinyDigits(n_train=128, n_val=64)
-    model = d2l.LeNet(lr=0.1)
-    trainer = d2l.Trainer(max_epochs=2, gradient_clip_val=1.0)
-    trainer.fit(model, data)
-    assert set(model.board.data) == {'train_loss', 'val_loss', 'val_acc'}
-    # two points per epoch for training, one per epoch for validation
-    assert len(model.board.data['train_loss']) == 4
-    assert [x for x, _ in model.board.data['val_acc']] == [1, 2]
+    trainer_contract.fit_with_plotting_and_clipping_records_curves(
+        d2l, seed, digits)
 
 
 def test_gradient_clipping_bounds_the_norm():
@@ -240,8 +230,7 @@ def test_gradient_clipping_bounds_the_norm():
 
 
 def test_trainer_without_gpu_falls_back_to_cpu():
-    trainer = d2l.Trainer(max_epochs=1, num_gpus=1)
-    assert len(trainer.gpus) == min(1, d2l.num_gpus())
+    trainer = trainer_contract.trainer_without_gpu_falls_back_to_cpu(d2l)
     assert trainer.device == (d2l.gpu() if d2l.num_gpus() else d2l.cpu())
 
 

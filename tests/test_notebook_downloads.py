@@ -12,63 +12,36 @@ The book is $D2L_HTML_DIR, default _build/html (`make html`;
 tests/test_book_build.py builds it first). Without Chromium or Playwright
 the tests skip, except under CI=true, where they fail.
 """
-import functools
-import http.server
 import os
-import threading
 import zipfile
 from urllib.parse import urlsplit
 
 import nbformat
 import pytest
 
+import browser as browser_support
+
 from chapter import CHAPTER, NOTEBOOKS, ROOT, section_name
 
 HTML_DIR = os.path.abspath(os.environ.get(
     'D2L_HTML_DIR', os.path.join(ROOT, '_build', 'html')))
-CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
 CHAPTER_DIR = os.path.basename(CHAPTER)
 SECTIONS = [section_name(p) for p in NOTEBOOKS]
-
-
-def _missing(reason):
-    if os.environ.get('CI', '').lower() == 'true':
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope='module')
 def server():
     if not os.path.isdir(os.path.join(HTML_DIR, 'notebooks')):
-        _missing(f'no book with notebooks at {HTML_DIR}: run `make html`')
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(
-        ('127.0.0.1', 0), functools.partial(Quiet, directory=HTML_DIR))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f'http://127.0.0.1:{httpd.server_address[1]}/'
-    httpd.shutdown()
-    httpd.server_close()
+        browser_support.missing(
+            f'no book with notebooks at {HTML_DIR}: run `make html`')
+    with browser_support.serve(HTML_DIR) as url:
+        yield url
 
 
 @pytest.fixture(scope='module')
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing('Python playwright is not installed')
-    if not os.path.exists(CHROMIUM):
-        _missing(f'{CHROMIUM} is missing (apt-get install -y chromium)')
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=['--headless', '--no-sandbox', '--disable-gpu',
-                  '--disable-background-networking', '--no-first-run'])
-        yield browser
-        browser.close()
+    with browser_support.chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

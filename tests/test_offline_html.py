@@ -16,25 +16,19 @@ first; tests/test_book_build.py does, and runs before this file). The
 browser tests need Debian's chromium and Python's playwright; without them
 they skip, except under CI=true, where they fail.
 """
-import functools
-import http.server
 import os
 import re
-import threading
 from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
 
+import browser as browser_support
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HTML_DIR = os.path.abspath(os.environ.get(
     'D2L_HTML_DIR', os.path.join(ROOT, '_build', 'html')))
-CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
-CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu',
-                 '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync',
-                 '--no-first-run', '--disable-quic']
 
 
 @pytest.fixture(scope='module')
@@ -299,12 +293,6 @@ def test_post_step_on_the_d2l_js_that_d2lbook_writes(ga_id):
 # Headless Chromium, everything but 127.0.0.1 blocked
 # --------------------------------------------------------------------------
 
-def _browser_missing(reason):
-    if os.environ.get('CI', '').lower() == 'true':
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 def richest_math_page():
     """The page with the most math, figures and code: the richest test of
     MathJax, images and copy buttons."""
@@ -331,34 +319,14 @@ def richest_math_page():
 
 @pytest.fixture(scope='module')
 def server(html_dir):
-    handler = functools.partial(_QuietHandler, directory=html_dir)
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f'http://127.0.0.1:{httpd.server_address[1]}/'
-    httpd.shutdown()
-    httpd.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+    with browser_support.serve(html_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope='module')
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _browser_missing('Python playwright is not installed '
-                         '(pip install playwright; no browser download needed)')
-    if not os.path.exists(CHROMIUM):
-        _browser_missing(f'{CHROMIUM} is missing (apt-get install -y chromium)')
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    with browser_support.chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -60,6 +60,9 @@ class ScriptedStopper(ScriptedScheduler):
         super().__init__(jobs)
         self.stop_at = stop_at
 
+    def decides_every_epoch(self):
+        return True
+
     def should_stop(self, config, epoch, error):
         self.log.append(('report', config['x'], epoch, error))
         return epoch >= self.stop_at

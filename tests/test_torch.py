@@ -10,6 +10,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from d2l import fashion_mnist
 from d2l import torch as d2l
 
+import trainer_contract
+
 
 @pytest.fixture(autouse=True)
 def one_thread_and_clean_environment(monkeypatch):
@@ -90,38 +92,23 @@ def test_init_cnn_skips_other_layers():
 
 # ----------------------------------------------------------------- trainer
 
+def digits(num_train, num_val, batch_size):
+    return TinyDigits(n_train=num_train, n_val=num_val, batch_size=batch_size)
+
+
 def test_fit_lowers_validation_error_and_continues():
-    torch.manual_seed(0)
-    data, model = TinyDigits(), d2l.LeNet(lr=0.1)
-    trainer = d2l.Trainer(max_epochs=1, plot=False)
-    trainer.fit(model, data)
-    first = trainer.validation_error()
-    assert 0 <= first <= 1 and trainer.epoch == 1
-    optimizer = trainer.optim
-    for _ in range(5):          # one epoch per call, as trial scripts do
-        trainer.fit(model, data)
-    assert trainer.epoch == 6 and trainer.optim is optimizer
-    last = trainer.validation_error()
-    assert last < first - 0.2, (first, last)
+    _, model = trainer_contract.fit_lowers_validation_error_and_continues(
+        d2l, torch.manual_seed, digits)
     assert model.training  # validation_error restores the mode
-    assert model.board.data == {}  # nothing was plotted
 
 
 def test_fit_with_plotting_and_clipping_records_curves():
-    torch.manual_seed(0)
-    data = TinyDigits(n_train=128, n_val=64)
-    model = d2l.LeNet(lr=0.1)
-    trainer = d2l.Trainer(max_epochs=2, gradient_clip_val=1.0)
-    trainer.fit(model, data)
-    assert set(model.board.data) == {'train_loss', 'val_loss', 'val_acc'}
-    # two points per epoch for training, one per epoch for validation
-    assert len(model.board.data['train_loss']) == 4
-    assert [x for x, _ in model.board.data['val_acc']] == [1, 2]
+    trainer_contract.fit_with_plotting_and_clipping_records_curves(
+        d2l, torch.manual_seed, digits)
 
 
 def test_trainer_without_gpu_falls_back_to_cpu():
-    trainer = d2l.Trainer(max_epochs=1, num_gpus=1)
-    assert len(trainer.gpus) == min(1, d2l.num_gpus())
+    trainer_contract.trainer_without_gpu_falls_back_to_cpu(d2l)
 
 
 def test_lazy_layers_are_initialized_before_the_optimizer():

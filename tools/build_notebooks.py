@@ -510,13 +510,10 @@ def draw_figures(folder):
     """PNG and SVG of every figure of tools/make_figures.py, in `folder`.
 
     In a process of its own: make_figures sets matplotlib's global style."""
-    script = (
-        'import sys; sys.path.insert(0, sys.argv[1]); import make_figures; '
-        'make_figures.ROOT = sys.argv[2]; '  # it writes below ROOT
-        "sys.argv = ['make_figures.py', '--png', sys.argv[2] + '/png']; "
-        'make_figures.main()')
-    subprocess.run([sys.executable, '-c', script, os.path.join(ROOT, 'tools'),
-                    folder], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, os.path.join(ROOT, 'tools',
+                                                 'make_figures.py'),
+                    '--out', folder, '--png', os.path.join(folder, 'png')],
+                   check=True, stdout=subprocess.DEVNULL)
 
 
 def data_uri(path, mime):
@@ -580,7 +577,12 @@ def has_code(nb):
 
 def make_notebook(evaluated, target, tab, config, cell_source, uris):
     """The downloadable notebook of one kind, from an evaluated one."""
-    nb = nbformat.from_dict(json.loads(json.dumps(evaluated)))  # a copy
+    from d2lbook.slides import remove_slide_marks
+    # The slide marks (**...**) and [**...**] of the sources (see
+    # tools/build_slides.py) are for the lecture slides only; d2lbook drops
+    # them for the HTML book and the PDF, and so do we.
+    nb = remove_slide_marks(nbformat.from_dict(json.loads(json.dumps(
+        evaluated))))  # a copy
     embed_figures(nb, uris)
     kernel = config[target].get('kernel', 'python3').strip() or 'python3'
     nb.metadata['kernelspec'] = {'name': kernel, 'display_name': 'Python 3',

@@ -4,11 +4,12 @@ Run from the repository root:
 
     python tools/make_figures.py            # writes img/*.svg, static/logo.svg, static/favicon.png
     python tools/make_figures.py --png DIR  # also writes PNG copies to DIR (for checking by eye)
+    python tools/make_figures.py --out DIR  # writes DIR/img/*.svg, ... instead
 
 The output is deterministic: the SVG ids are derived from a fixed salt and no
 date is written, so running the script twice gives byte-identical files.
-Every number in the figures comes from the small simulations below, not
-from measurements.
+Every number in the figures comes from the small made-up tables below, run
+through the library's own schedulers and simulator, not from measurements.
 """
 import argparse
 import math
@@ -20,7 +21,10 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, Rectangle  # noqa: E402
 
+from d2l import hpo  # noqa: E402  (the schedulers the figures show)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = ROOT  # where img/ and static/ are written (--out)
 
 # One palette for all figures.
 BLUE = '#3b75af'
@@ -51,7 +55,7 @@ plt.rcParams.update({
 
 
 def save(fig, name, folder, png_dir=None):
-    path = os.path.join(ROOT, folder, name + '.svg')
+    path = os.path.join(OUT, folder, name + '.svg')
     fig.savefig(path, format='svg',
                 metadata={'Date': None, 'Type': None, 'Format': None,
                           'Creator': 'tools/make_figures.py (matplotlib)'})
@@ -59,7 +63,7 @@ def save(fig, name, folder, png_dir=None):
         fig.savefig(os.path.join(png_dir, name + '.png'), format='png',
                     dpi=110)
     plt.close(fig)
-    print('wrote', os.path.relpath(path, ROOT))
+    print('wrote', os.path.relpath(path, OUT))
 
 
 def arrow(ax, start, end, color=TEXT, lw=1.3, style='-|>', rad=0.0,
@@ -182,23 +186,37 @@ SH_ERRORS = {
 }
 
 
-def successive_halving(errors, rungs, eta):
-    """Return {rung: [trial ids evaluated there]} and the promoted sets."""
-    alive = list(range(len(errors[rungs[0]])))
-    evaluated, promoted = {}, {}
-    for k, r in enumerate(rungs):
-        err = errors[r]
-        evaluated[r] = alive
-        if k + 1 < len(rungs):
-            n_keep = len(alive) // eta
-            alive = sorted(alive, key=lambda i: err[i])[:n_keep]
-            promoted[r] = set(alive)
+class TrialIds(hpo.HPOSearcher):
+    """Proposes trial 0, 1, 2, ... as configurations {'trial': i}."""
+
+    def __init__(self):
+        self.count = 0
+
+    def sample_configuration(self):
+        self.count += 1
+        return {'trial': self.count - 1}
+
+
+def successive_halving(errors, eta):
+    """One round of d2l.SuccessiveHalvingScheduler on a table of errors:
+    {rung: [trial ids evaluated there]} and {rung: set of promoted ids}."""
+    rungs = sorted(errors)
+    scheduler = hpo.SuccessiveHalvingScheduler(TrialIds(), eta, rungs[0],
+                                               rungs[-1])
+    evaluated = {r: [] for r in rungs}
+    for _ in range(sum(scheduler.num_trials)):
+        config = scheduler.suggest()
+        r, trial = config['max_epochs'], config['trial']
+        evaluated[r].append(trial)
+        scheduler.update(config, errors[r][trial])
+    promoted = {r: set(evaluated[r_next])
+                for r, r_next in zip(rungs[:-1], rungs[1:])}
     return evaluated, promoted
 
 
 def fig_sh_rungs(png_dir):
     eta = 2
-    evaluated, promoted = successive_halving(SH_ERRORS, RUNGS, eta)
+    evaluated, promoted = successive_halving(SH_ERRORS, eta)
     # The dicts above must agree with what the rule promotes.
     for k, r in enumerate(RUNGS[1:]):
         assert set(SH_ERRORS[r]) == promoted[RUNGS[k]], r
@@ -259,28 +277,10 @@ def fig_sh_rungs(png_dir):
 # Figure 3: Hyperband brackets for eta = 2, r_min = 1, r_max = 8
 # ---------------------------------------------------------------------------
 
-def hyperband_brackets(eta, r_min, r_max):
-    """Brackets of Li et al. (2018): a list of [(n_trials, r), ...].
-
-    Bracket s (s = s_max, ..., 0) starts n = ceil((s_max + 1) / (s + 1) *
-    eta**s) trials at r = r_max / eta**s and runs successive halving on them.
-    """
-    s_max = round(math.log(r_max / r_min, eta))
-    brackets = []
-    for s in range(s_max, -1, -1):
-        n = math.ceil((s_max + 1) / (s + 1) * eta ** s)
-        r = r_max // eta ** s
-        rungs = []
-        for _ in range(s + 1):
-            rungs.append((n, r))
-            n, r = n // eta, r * eta
-        brackets.append(rungs)
-    return brackets
-
-
 def fig_hyperband_brackets(png_dir):
     eta, r_min, r_max = 2, 1, 8
-    brackets = hyperband_brackets(eta, r_min, r_max)
+    # [(trials, epochs) per rung] per bracket, as Li et al. (2018) size them
+    brackets = hpo.HyperbandScheduler(None, eta, r_min, r_max).bracket_sizes()
     fig, ax = plt.subplots(figsize=(8.0, 4.6))
     col_w = 2.2
     sq, gap = 0.2, 0.05
@@ -345,54 +345,56 @@ def asha_error(trial, r):
     return ASHA_QUALITY[trial] * (0.55 + 0.45 / math.sqrt(r))
 
 
-def simulate_asha(n_workers, rungs, eta, horizon):
-    """Event-driven promotion-type ASHA.
+class RecordingSimulator(hpo.Simulator):
+    """d2l.Simulator that keeps what the figure shows: every job, every
+    result at a rung, and when each promotion was decided."""
+
+    def run(self, scheduler):
+        self.started, self.results = [], {r: [] for r in RUNGS}
+        self.promoted = {}
+        return super().run(scheduler)
+
+    def start_job(self, worker, config):
+        super().start_job(worker, config)
+        trial, job = config['trial'], self.jobs[worker]
+        if job['epoch'] > 0:  # resumed from rung job['epoch']
+            self.promoted[(trial, job['epoch'])] = float(self.time)
+        self.started.append([worker, trial, job['epoch'],
+                             job['max_epochs'], float(self.time)])
+
+    def finish_epoch(self, worker):
+        job = self.jobs[worker]
+        epoch, r, trial = job['epoch'] + 1, job['max_epochs'], \
+            job['config']['trial']
+        super().finish_epoch(worker)
+        if epoch == r:  # the job reached its rung
+            self.results[r].append((float(self.time), trial,
+                                    asha_error(trial, r)))
+
+
+def simulate_asha(n_workers, eta, horizon):
+    """Promotion-type ASHA (d2l.PromotionASHAScheduler) on simulated
+    workers, where trial i takes ASHA_SPEED[i] per epoch.
 
     Returns the jobs (worker, trial, r_from, r_to, start, end), the results
     {rung: [(time, trial, error)]}, and promotions {(trial, rung): time}.
     """
-    results = {r: [] for r in rungs}
-    promoted = {}
-    jobs = []
-    next_trial = 0
-    free_at = [0.0] * n_workers
-    running = []  # (end, worker, trial, r_to)
-
-    def get_job(t):
-        nonlocal next_trial
-        for k in range(len(rungs) - 2, -1, -1):
-            r = rungs[k]
-            rec = sorted(results[r], key=lambda x: x[2])
-            top = rec[:len(rec) // eta]
-            for _, trial, _ in top:
-                if (trial, r) not in promoted:
-                    promoted[(trial, r)] = t
-                    return trial, r, rungs[k + 1]
-        trial = next_trial
-        next_trial += 1
-        return trial, 0, rungs[0]
-
-    t = 0.0
-    while True:
-        for w in range(n_workers):
-            if free_at[w] <= t and not any(j[1] == w for j in running):
-                trial, r0, r1 = get_job(t)
-                end = t + (r1 - r0) * ASHA_SPEED[trial]
-                jobs.append((w, trial, r0, r1, t, end))
-                running.append((end, w, trial, r1))
-                free_at[w] = end
-        running.sort()
-        end, w, trial, r1 = running.pop(0)
-        if end > horizon:
-            break
-        t = end
-        results[r1].append((t, trial, asha_error(trial, r1)))
-    return jobs, results, promoted
+    n, epochs = len(ASHA_SPEED), RUNGS[-1]
+    curves = hpo.LearningCurves(
+        [{'trial': i} for i in range(n)],
+        [[asha_error(i, r) for r in range(1, epochs + 1)] for i in range(n)],
+        [[ASHA_SPEED[i]] * epochs for i in range(n)])
+    simulator = RecordingSimulator(curves, n_workers, horizon)
+    simulator.run(hpo.PromotionASHAScheduler(TrialIds(), eta, RUNGS[0],
+                                             RUNGS[-1]))
+    jobs = [(w, trial, r0, r1, start, start + (r1 - r0) * ASHA_SPEED[trial])
+            for w, trial, r0, r1, start in simulator.started]
+    return jobs, simulator.results, simulator.promoted
 
 
 def fig_asha_promotions(png_dir):
     n_workers, eta, horizon = 3, 2, ASHA_HORIZON
-    jobs, results, promoted = simulate_asha(n_workers, RUNGS, eta, horizon)
+    jobs, results, promoted = simulate_asha(n_workers, eta, horizon)
     fig, (ax1, ax2) = plt.subplots(
         2, 1, figsize=(8.0, 6.2), sharex=True,
         gridspec_kw={'height_ratios': [1.0, 1.6]})
@@ -506,21 +508,26 @@ def make_favicon():
     xs, ys = curve()
     ax.plot([0.14 + 0.74 * x for x in xs], [0.1 + 0.8 * y for y in ys],
             color='white', lw=3.2, solid_capstyle='round')
-    path = os.path.join(ROOT, 'static', 'favicon.png')
+    path = os.path.join(OUT, 'static', 'favicon.png')
     fig.savefig(path, dpi=32, metadata={'Software': None})
     plt.close(fig)
-    print('wrote', os.path.relpath(path, ROOT))
+    print('wrote', os.path.relpath(path, OUT))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--png', default=None,
                         help='folder for PNG copies (not for the book)')
+    parser.add_argument('--out', default=ROOT,
+                        help='write img/ and static/ below this folder '
+                             'instead of the repository')
     args = parser.parse_args()
+    global OUT
+    OUT = args.out
     if args.png:
         os.makedirs(args.png, exist_ok=True)
     for folder in ('img', 'static'):
-        os.makedirs(os.path.join(ROOT, folder), exist_ok=True)
+        os.makedirs(os.path.join(OUT, folder), exist_ok=True)
     fig_sync_vs_async(args.png)
     fig_sh_rungs(args.png)
     fig_hyperband_brackets(args.png)
