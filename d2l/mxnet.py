@@ -134,7 +134,7 @@ def set_num_threads(n):
 
 # ------------------------------------------------------------------ models
 
-class Module(gluon.Block, HyperParameters, PlotsTrainingCurves):
+class Module(ModuleSkeleton, gluon.Block, HyperParameters):
     """Base class of the models: a network plus its loss, its optimizer
     and the curves it plots while it is trained.
 
@@ -150,24 +150,6 @@ class Module(gluon.Block, HyperParameters, PlotsTrainingCurves):
         self.board = ProgressBoard()
         self.trainer = None
 
-    def loss(self, y_hat, y):
-        raise NotImplementedError
-
-    def forward(self, X):
-        assert hasattr(self, 'net'), 'a Module needs self.net or a forward'
-        return self.net(X)
-
-    def training_step(self, batch):
-        """The loss on one minibatch (the last element holds the labels)."""
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('loss', l, train=True)
-        return l
-
-    def validation_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('loss', l, train=False)
-        return l
-
     def configure_optimizers(self):
         """Minibatch SGD with learning rate ``self.lr``."""
         return gluon.Trainer(self.collect_params(), 'sgd',
@@ -182,17 +164,8 @@ class Module(gluon.Block, HyperParameters, PlotsTrainingCurves):
             self.initialize(init, force_reinit=True)
 
 
-class Classifier(Module):
+class Classifier(ClassifierSkeleton, Module):
     """A model whose outputs are class scores (logits)."""
-
-    def validation_step(self, batch):
-        """Plot the validation loss and accuracy of one minibatch and
-        return the accuracy."""
-        Y_hat = self(*batch[:-1])
-        acc = self.accuracy(Y_hat, batch[-1])
-        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
-        self.plot('acc', acc, train=False)
-        return acc
 
     def accuracy(self, Y_hat, Y, averaged=True):
         """Fraction (``averaged=True``) or 0/1 indicators of the correct
@@ -311,7 +284,7 @@ class _ResizeImage:
         return {'size': self.size, '_transform': None}
 
 
-class FashionMNIST(DataModule):
+class FashionMNIST(fashion_mnist.FashionMNISTData):
     """The Fashion-MNIST data set :cite:`xiao2017fashion` (60,000 training
     and 10,000 validation images of clothing, 10 classes, 28x28 grayscale).
 
@@ -332,19 +305,18 @@ class FashionMNIST(DataModule):
 
     def __init__(self, batch_size=64, resize=(28, 28), root=None,
                  num_workers=None, num_train=None, num_val=None):
-        root = default_data_dir() if root is None else os.path.abspath(
-            os.path.expanduser(root))
-        resize = (28, 28) if resize is None else tuple(resize)
-        super().__init__(root=root)
-        self.save_hyperparameters()
-        arrays = fashion_mnist.load_fashion_mnist(root, num_train, num_val)
-        self.dataset_name = arrays.dataset_name
+        use_np()  # before the arrays are made
+        super().__init__(batch_size, resize, root, num_workers, num_train,
+                         num_val)
         if num_workers is None:
             # Processes that prepare minibatches only pay off when they
             # resize images for a GPU; on the CPU they compete with training.
-            self.num_workers = 4 if num_gpus() and resize != (28, 28) else 0
-        self.train = self._dataset(arrays.train_images, arrays.train_labels)
-        self.val = self._dataset(arrays.val_images, arrays.val_labels)
+            self.num_workers = 4 if num_gpus() and self.resize != (28, 28) \
+                else 0
+
+    def datasets(self, arrays):
+        return (self._dataset(arrays.train_images, arrays.train_labels),
+                self._dataset(arrays.val_images, arrays.val_labels))
 
     def _dataset(self, images, labels):
         if self.resize == (28, 28):
@@ -356,12 +328,6 @@ class FashionMNIST(DataModule):
         # Resized image by image, as Gluon's vision transforms expect.
         return gluon.data.ArrayDataset(images[..., None], labels) \
             .transform_first(_ResizeImage(self.resize))
-
-    def text_labels(self, indices):
-        """The class names of the labels `indices`."""
-        if isinstance(indices, mx.nd.NDArray):
-            indices = indices.asnumpy()
-        return fashion_mnist.text_labels(self.dataset_name, indices)
 
     def get_dataloader(self, train):
         data = self.train if train else self.val

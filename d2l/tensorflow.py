@@ -283,7 +283,7 @@ class AlexNet(Classifier):
 default_data_dir = fashion_mnist.default_data_dir
 
 
-class FashionMNIST(DataModule):
+class FashionMNIST(fashion_mnist.FashionMNISTData):
     """The Fashion-MNIST data set :cite:`xiao2017fashion` (60,000 training
     and 10,000 validation images of clothing, 10 classes, 28x28 grayscale).
 
@@ -304,26 +304,12 @@ class FashionMNIST(DataModule):
     input pipeline on threads of its own.
     """
 
-    def __init__(self, batch_size=64, resize=(28, 28), root=None,
-                 num_workers=None, num_train=None, num_val=None):
-        root = default_data_dir() if root is None else os.path.abspath(
-            os.path.expanduser(root))
-        resize = (28, 28) if resize is None else tuple(resize)
-        super().__init__(root=root)
-        self.save_hyperparameters()
-        arrays = fashion_mnist.load_fashion_mnist(root, num_train, num_val)
-        self.dataset_name = arrays.dataset_name
-
+    def datasets(self, arrays):
         def prepare(images, labels):
             return ((images[..., np.newaxis] / np.float32(255)).astype(
                 np.float32), labels.astype(np.int64))
-
-        self.train = prepare(arrays.train_images, arrays.train_labels)
-        self.val = prepare(arrays.val_images, arrays.val_labels)
-
-    def text_labels(self, indices):
-        """The class names of the labels `indices`."""
-        return fashion_mnist.text_labels(self.dataset_name, indices)
+        return (prepare(arrays.train_images, arrays.train_labels),
+                prepare(arrays.val_images, arrays.val_labels))
 
     def get_dataloader(self, train):
         """A ``tf.data.Dataset`` of minibatches (images NHWC, labels).

@@ -85,7 +85,7 @@ class SGD:
 
 # ------------------------------------------------------------------ models
 
-class Module(nn.Module, HyperParameters, PlotsTrainingCurves):
+class Module(ModuleSkeleton, nn.Module, HyperParameters):
     """Base class of the models: a network plus its loss, its optimizer
     and the curves it plots while it is trained.
 
@@ -99,24 +99,6 @@ class Module(nn.Module, HyperParameters, PlotsTrainingCurves):
         self.save_hyperparameters()
         self.board = ProgressBoard()
         self.trainer = None
-
-    def loss(self, y_hat, y):
-        raise NotImplementedError
-
-    def forward(self, X):
-        assert hasattr(self, 'net'), 'a Module needs self.net or a forward'
-        return self.net(X)
-
-    def training_step(self, batch):
-        """The loss on one minibatch (the last element holds the labels)."""
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('loss', l, train=True)
-        return l
-
-    def validation_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('loss', l, train=False)
-        return l
 
     def configure_optimizers(self):
         """Minibatch SGD with learning rate ``self.lr``."""
@@ -132,17 +114,8 @@ class Module(nn.Module, HyperParameters, PlotsTrainingCurves):
             self.apply(init)
 
 
-class Classifier(Module):
+class Classifier(ClassifierSkeleton, Module):
     """A model whose outputs are class scores (logits)."""
-
-    def validation_step(self, batch):
-        """Plot the validation loss and accuracy of one minibatch and
-        return the accuracy."""
-        Y_hat = self(*batch[:-1])
-        acc = self.accuracy(Y_hat, batch[-1])
-        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
-        self.plot('acc', acc, train=False)
-        return acc
 
     def accuracy(self, Y_hat, Y, averaged=True):
         """Fraction (``averaged=True``) or 0/1 indicators of the correct
@@ -242,7 +215,7 @@ class _ImageTensors(torch.utils.data.Dataset):
         return X, int(self.targets[i])
 
 
-class FashionMNIST(DataModule):
+class FashionMNIST(fashion_mnist.FashionMNISTData):
     """The Fashion-MNIST data set :cite:`xiao2017fashion` (60,000 training
     and 10,000 validation images of clothing, 10 classes, 28x28 grayscale),
     or the fallback that :func:`d2l.fashion_mnist.load_fashion_mnist`
@@ -257,25 +230,19 @@ class FashionMNIST(DataModule):
 
     def __init__(self, batch_size=64, resize=(28, 28), root=None,
                  num_workers=None, num_train=None, num_val=None):
-        root = default_data_dir() if root is None else os.path.abspath(
-            os.path.expanduser(root))
-        resize = (28, 28) if resize is None else tuple(resize)
-        super().__init__(root=root)
-        self.save_hyperparameters()
-        arrays = fashion_mnist.load_fashion_mnist(root, num_train, num_val)
-        self.dataset_name = arrays.dataset_name
-        self.train = _ImageTensors(arrays.train_images, arrays.train_labels,
-                                   resize)
-        self.val = _ImageTensors(arrays.val_images, arrays.val_labels, resize)
+        super().__init__(batch_size, resize, root, num_workers, num_train,
+                         num_val)
         if num_workers is None:
             # In memory already: worker processes only pay off for the
             # resizing of the GPU profile.
             self.num_workers = 4 if (torch.cuda.is_available()
-                                     and resize != (28, 28)) else 0
+                                     and self.resize != (28, 28)) else 0
 
-    def text_labels(self, indices):
-        """The class names of the labels `indices`."""
-        return fashion_mnist.text_labels(self.dataset_name, indices)
+    def datasets(self, arrays):
+        return (_ImageTensors(arrays.train_images, arrays.train_labels,
+                              self.resize),
+                _ImageTensors(arrays.val_images, arrays.val_labels,
+                              self.resize))
 
     def get_dataloader(self, train):
         data = self.train if train else self.val

@@ -9,6 +9,15 @@ import pytest
 os.environ.setdefault('MPLBACKEND', 'Agg')
 
 
+@pytest.fixture(scope='module')
+def browser():
+    """Headless Chromium (tests/browser.py), for the tests of the built
+    book, its notebooks and its slides."""
+    import browser as browser_support
+    with browser_support.chromium() as chromium:
+        yield chromium
+
+
 @pytest.fixture
 def no_network(monkeypatch):
     """Make every attempt to open a network connection fail at once.

@@ -38,12 +38,6 @@ def server():
         yield url
 
 
-@pytest.fixture(scope='module')
-def browser():
-    with browser_support.chromium() as chromium:
-        yield chromium
-
-
 @pytest.fixture
 def page(browser):
     """A page that accepts downloads; requests to anywhere but 127.0.0.1

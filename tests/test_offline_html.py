@@ -323,12 +323,6 @@ def server(html_dir):
         yield url
 
 
-@pytest.fixture(scope='module')
-def browser():
-    with browser_support.chromium() as chromium:
-        yield chromium
-
-
 @pytest.fixture
 def offline_page(browser):
     """A page in a fresh context; every non-127.0.0.1 request is aborted and

@@ -49,10 +49,16 @@ def _norm(text):
     return re.sub(r'[\s\-]+', '', text)
 
 
+# d2lbook's slide marks, which the book drops: [** ... **] and (** ... **)
+SLIDE_MARK = re.compile(r'\[\*\*|\*\*\]|\(\*\*|\*\*\)')
+
+
 def _prose(path):
-    """A Markdown source without its code cells and fenced blocks."""
-    return re.sub(r'^```.*?^```', '', open(path, encoding='utf-8').read(),
+    """A Markdown source without its code cells, fenced blocks and slide
+    marks, as the book shows it."""
+    text = re.sub(r'^```.*?^```', '', open(path, encoding='utf-8').read(),
                   flags=re.S | re.M)
+    return SLIDE_MARK.sub('', text)
 
 
 def _section_order():

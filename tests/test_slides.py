@@ -108,12 +108,6 @@ def server(decks):
         yield url
 
 
-@pytest.fixture(scope='module')
-def browser():
-    with browser_support.chromium() as chromium:
-        yield chromium
-
-
 PAGE_THROUGH = """async () => {
     for (let i = 0; i < 200 && !(window.Reveal && Reveal.isReady()); i++)
         await new Promise(r => setTimeout(r, 50));
